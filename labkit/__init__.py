@@ -1,0 +1,12 @@
+"""labkit: see how Cilium moves packets, on a real cluster or on a local lab.
+
+The public face is small: ``labkit.parse`` turns a command's output into a DataFrame,
+``labkit.parsers`` holds one function per command, ``labkit.ParseError`` is what bad
+output raises.
+"""
+
+from labkit.errors import LabkitError, ParseError
+from labkit.parsers import parse
+
+__all__ = ["LabkitError", "ParseError", "parse"]
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""Parsers for bpftool output (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Parsers for capture output (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Parsers for cilium_status output (being written)."""
+
+__all__: list[str] = []

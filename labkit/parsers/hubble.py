@@ -1,0 +1,3 @@
+"""Parsers for hubble output (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Parsers for iproute output (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Parsers for kubectl output (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Parsers for netfilter output (being written)."""
+
+__all__: list[str] = []

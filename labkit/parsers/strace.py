@@ -1,0 +1,3 @@
+"""Parsers for strace output (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Parsers for system output (being written)."""
+
+__all__: list[str] = []
