@@ -114,7 +114,8 @@ class Invocation:
                     return args[i + 1]
                 if arg.startswith(name + "="):
                     return arg[len(name) + 1:]
-                if len(name) == 2 and arg.startswith(name) and len(arg) > 2 and not arg.startswith("--"):
+                joined = len(name) == 2 and len(arg) > 2 and not arg.startswith("--")
+                if joined and arg.startswith(name):
                     return arg[2:]
         return None
 

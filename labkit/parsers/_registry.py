@@ -55,7 +55,8 @@ def parser(*commands: str, flags: tuple[str, ...] = (), form: str = "text"):
             if isinstance(output, bytes):
                 output = output.decode("utf-8", errors="replace")
             if not isinstance(output, str):
-                raise TypeError(f"{func.__name__}() takes the output as text, not {type(output).__name__}")
+                kind = type(output).__name__
+                raise TypeError(f"{func.__name__}() takes the output as text, not {kind}")
             try:
                 df = func(output)
             except ParseError as e:
