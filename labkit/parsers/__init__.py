@@ -66,7 +66,8 @@ def nested(df: pd.DataFrame) -> dict:
     empty section sit at the top level."""
     missing = {"section", "key", "value"} - set(df.columns)
     if missing:
-        raise ValueError(f"nested() takes a section/key/value table; this one lacks {sorted(missing)}")
+        lacks = sorted(missing)
+        raise ValueError(f"nested() takes a section/key/value table; this one lacks {lacks}")
     tree: dict = {}
     for section, key, value in zip(df["section"], df["key"], df["value"], strict=True):
         node = tree
