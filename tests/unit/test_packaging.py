@@ -50,6 +50,6 @@ def test_environment_yml_installs_labkit_itself_and_bcc():
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    command = re.search(r"^ *(sudo make test)\s*$", readme, flags=re.M)
-    assert command, "README must show the test command `sudo make test` on a line of its own"
+    command = re.search(r"^\s*sudo make test\b", readme, flags=re.M)
+    assert command, "README must show the test command `sudo make test` at the start of a line"
     assert "make test" in ci.splitlines()[-1]
