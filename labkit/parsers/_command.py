@@ -68,6 +68,9 @@ _IP_OBJECTS = {"address": "addr", "link": "link", "route": "route", "neighbour":
                "neighbor": "neigh", "rule": "rule", "netns": "netns", "maddress": "maddr"}
 _IP_SHORT = {"a": "addr", "l": "link", "r": "route", "n": "neigh", "ro": "route"}
 
+# Programs that run another program: its flags (`sh -c`, `curl -s`) are not theirs.
+_RUNS_A_COMMAND = {"strace", "ltrace"}
+
 # What a pipeline may do to an output and still leave lines the parser knows.
 _KEEPS_LINES = {"grep", "egrep", "fgrep", "rg", "head", "tail", "sort", "uniq", "cat", "less",
                 "more", "tee", "jq", "column"}
@@ -212,6 +215,10 @@ def read_command(text: str) -> Invocation:
     i = 0
     while i < len(args):
         arg = args[i]
+        if program in _RUNS_A_COMMAND and words:
+            # `strace -f sh -c '...'`: what follows the traced program is its own, not strace's
+            words.extend(args[i:])
+            break
         if arg.startswith("-") and len(arg) > 1:
             flags.append(arg)
             if arg in value_flags and i + 1 < len(args):

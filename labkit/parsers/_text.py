@@ -45,12 +45,14 @@ def frame(rows: list[Mapping], columns: Mapping[str, str]) -> pd.DataFrame:
     The columns are the same whatever the rows, an empty output included.
     """
     data = {name: [row.get(name) for row in rows] for name in columns}
-    df = pd.DataFrame(data, columns=list(columns))
+    # dtype=object: pandas must not turn [5, None] into floats (big ints would lose digits).
+    df = pd.DataFrame(data, columns=list(columns), dtype=object)
     for name, kind in columns.items():
         if kind == "time":
             df[name] = pd.to_datetime(df[name], utc=True)
         elif kind == "int":
-            df[name] = pd.array([None if v is None else int(v) for v in df[name]], dtype="Int64")
+            df[name] = pd.array([None if v is None or v != v else int(v) for v in df[name]],
+                                dtype="Int64")
         else:
             df[name] = df[name].astype(_DTYPES[kind])
     return df
