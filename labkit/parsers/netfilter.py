@@ -51,7 +51,7 @@ def _rule(words: list[str], row: dict, number: int, line: str) -> None:
             if i + 1 >= len(words):
                 raise fail(f"{word} without a target", number, line)
             row["target"] = words[i + 1]
-            row["target_options"] = shlex.join(words[i + 2:]) or None
+            row["target_options"] = _join(words[i + 2:])
             break
         if word == "-m" and words[i + 1:i + 2] == ["comment"]:
             i += 2
@@ -66,7 +66,14 @@ def _rule(words: list[str], row: dict, number: int, line: str) -> None:
             continue
         matches.append(word)
         i += 1
-    row["rule"] = shlex.join(matches) or None
+    row["rule"] = _join(matches)
+
+
+def _join(words: list[str]) -> str | None:
+    """Words back into text, quoted the way iptables prints them (``"a b"``)."""
+    quoted = [w if re.fullmatch(r"[\w@%+=:,./!*-]+", w)
+              else '"' + w.replace("\\", "\\\\").replace('"', '\\"') + '"' for w in words]
+    return " ".join(quoted) or None
 
 
 def _int(text: str, number: int, line: str) -> int:
