@@ -75,7 +75,8 @@ def load_json(output: str):
             value, pos = decoder.raw_decode(output, pos)
         except json.JSONDecodeError as e:
             number = output.count("\n", 0, e.pos) + 1
-            line = output.splitlines()[number - 1] if output.splitlines() else ""
+            all_lines = output.splitlines()
+            line = all_lines[number - 1] if number <= len(all_lines) else ""
             raise ParseError(f"not valid JSON ({e.msg})", line=line, line_number=number) from None
         values.append(value)
     if not values:
