@@ -7,7 +7,6 @@ directory, where `bpftool map list` shows them as a learner sees them on a Ciliu
 
 from __future__ import annotations
 
-import contextlib
 import ctypes as ct
 import ipaddress
 import os
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from labkit.ebpf import links
 from labkit.errors import LabkitError
 
 SOURCE = Path(__file__).with_name("sock_lb.c")
@@ -30,6 +30,8 @@ HOOKS = {
     "cil_sock4_getpeername": 29,  # BPF_CGROUP_INET4_GETPEERNAME
 }
 HOOK_NAMES = ["connect", "sendmsg", "recvmsg", "getpeername"]
+MAPS = ("cilium_lb4_services_v2", "cilium_lb4_backends_v3", "cilium_lb4_reverse_nat",
+        "cilium_lb4_reverse_sk")
 PROTOCOLS = {"TCP": socket.IPPROTO_TCP, "UDP": socket.IPPROTO_UDP, "ANY": 0}
 
 
@@ -97,55 +99,22 @@ class SocketLB:
             ) from e
         self._events: list[dict] = []
         self._bpf[b"labkit_sock_events"].open_ring_buffer(self._on_event)
-        self._cgroup_fd: int | None = None
-        self.cgroup: Path | None = None
 
     # --- attachment ---------------------------------------------------------------------
-    def attach(self, cgroup: Path | str) -> None:
-        """Attaches the four programs to a cgroup (a lab cgroup, never the root one)."""
-        from bcc import BPF  # noqa: PLC0415
-
-        cgroup = Path(cgroup)
-        if self._is_root_cgroup(cgroup):
+    def attach(self, cgroup: Path | str, link_dir: Path | str) -> None:
+        """Attaches the four programs to a cgroup (a lab cgroup, never a root one) through
+        links pinned in ``link_dir``, so they stay attached after this process exits."""
+        cgroup, link_dir = Path(cgroup), Path(link_dir)
+        if os.stat(cgroup).st_ino == 1:  # the root of a cgroup2 hierarchy, on any mount
             raise DatapathError(f"refusing to attach to the root cgroup {cgroup}: "
                                 "give the lab's own cgroup")
-        fd = os.open(cgroup, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            for name, hook in HOOKS.items():
-                BPF.attach_func(self._progs[name], fd, hook)
-        except Exception as e:
-            os.close(fd)
-            raise DatapathError(f"cannot attach socket LB to {cgroup}: {e}") from e
-        self._cgroup_fd, self.cgroup = fd, cgroup
-
-    def detach(self) -> None:
-        """Detaches from the cgroup; the pinned maps stay until `remove_pins()`."""
-        from bcc import BPF  # noqa: PLC0415
-
-        if self._cgroup_fd is None:
-            return
+        link_dir.mkdir(parents=True, exist_ok=True)
         for name, hook in HOOKS.items():
-            # Already gone with its cgroup: nothing is left to detach.
-            with contextlib.suppress(Exception):
-                BPF.detach_func(self._progs[name], self._cgroup_fd, hook)
-        os.close(self._cgroup_fd)
-        self._cgroup_fd, self.cgroup = None, None
+            links.attach_cgroup(self._progs[name].fd, cgroup, hook, link_dir / name)
 
     def close(self) -> None:
-        """Detaches and unloads the programs (pinned maps stay)."""
-        self.detach()
+        """Lets go of this process's handles; pinned maps and links stay."""
         self._bpf.cleanup()
-
-    def remove_pins(self) -> None:
-        """Removes the pinned maps from bpffs."""
-        for name in ("cilium_lb4_services_v2", "cilium_lb4_backends_v3",
-                     "cilium_lb4_reverse_nat", "cilium_lb4_reverse_sk"):
-            (self.pin_dir / name).unlink(missing_ok=True)
-
-    @staticmethod
-    def _is_root_cgroup(cgroup: Path) -> bool:
-        """The root of a cgroup2 hierarchy (every mount of it) has inode 1."""
-        return os.stat(cgroup).st_ino == 1
 
     # --- services -----------------------------------------------------------------------
     def set_service(self, ip: str, port: int, backends: list[Backend], *,
