@@ -8,6 +8,7 @@ verbatim. ``Output.command`` is the command the header names.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,8 @@ class Output:
 
     @property
     def command(self) -> str:
-        return self.header["command"]
+        """The command, without a collector's trailing note such as ``(excerpt; IPv6)``."""
+        return re.sub(r"\s+\([^()]*\s[^()]*\)\s*$", "", self.header["command"])
 
     @property
     def kind(self) -> str:
