@@ -310,3 +310,10 @@ def test_every_local_capture_parses_into_typed_rows(name):
     key = next(k for k in ("address", "dst", "ip", "ifname") if k in df.columns)
     assert df[key].notna().any()
     assert df.attrs["raw"] == local(name).text
+
+
+def test_ip_d_addr_reads_addresses_past_the_details_lines():
+    df = parsed("ip-d-addr.txt")
+    host = df[df["ifname"] == "cilium_host"]
+    assert list(host["address"]) == ["172.16.1.254"] and host.iloc[0]["peer"] == "cilium_net"
+    assert df[df["ifname"] == "cilium_net"]["address"].isna().all()

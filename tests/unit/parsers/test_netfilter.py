@@ -179,3 +179,13 @@ def test_every_local_capture_parses(name):
     if name != "conntrack-L-pod-side.txt":
         assert len(df) > 0
         assert df["chain" if "iptables" in name else "src_ip"].notna().all()
+
+
+def test_iptables_S_v_reads_counters_of_policies_and_rules():
+    df = parsed("iptables-t-raw-S-v.txt")
+    policy = df[df["action"] == "policy"].iloc[0]
+    assert (policy["policy"], policy["packets"], policy["bytes"]) == ("ACCEPT", 0, 0)
+    notrack = df[df["target"] == "CT"].iloc[0]
+    assert (notrack["packets"], notrack["bytes"]) == (4, 336)
+    assert notrack["rule"] == "-o lo" and notrack["target_options"] == "--notrack"
+    assert notrack["comment"] == "cilium: NOTRACK for loopback traffic"
