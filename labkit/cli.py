@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from labkit.local.cli import add_commands as local_lab_commands
+
 
 def _doctor(args: argparse.Namespace) -> int:
     from labkit import doctor
@@ -18,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     doctor = verbs.add_parser("doctor", help="check what the local and the cluster lab need")
     doctor.set_defaults(func=_doctor)
+    local_lab_commands(verbs)
     return parser
 
 

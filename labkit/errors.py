@@ -31,3 +31,47 @@ class ParseError(LabkitError, ValueError):
             where += f"line {line_number}: "
         quoted = f": {line!r}" if line is not None else ""
         super().__init__(f"{where}{message}{quoted}")
+
+
+class LabError(LabkitError):
+    """A lab could not do what was asked; the message says what to do instead."""
+
+
+class NotRootError(LabError):
+    """The local lab needs root: it creates namespaces, veths and cgroups."""
+
+
+class UnknownPodError(LabError, KeyError):
+    """No pod of that name in the lab."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class UnknownNodeError(LabError, KeyError):
+    """No node (or lab machine) of that name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnsupportedImageError(LabError):
+    """A pod asks for an image the local lab has no stand-in for."""
+
+
+class ManifestError(LabError, ValueError):
+    """YAML given to apply() or delete() that the lab cannot read or does not support."""
+
+
+class ExecTimeout(LabError, TimeoutError):
+    """A command run in a pod or on a node did not finish in time."""
+
+
+class CommandFailed(LabError):
+    """A command exited non-zero and the caller asked for check=True."""
+
+    def __init__(self, message: str, *, returncode: int, stdout: str, stderr: str) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
