@@ -1,6 +1,6 @@
 # make setup : install what the machine lacks (Debian packages, kernel headers, .venv); needs root
 # make test  : setup, then every test (parsers, packaging, doctor, and the local lab as root)
-# make lab   : setup, then JupyterLab on notebooks/
+# make lab   : setup, the local lab up (labkit up), then JupyterLab on notebooks/
 PY := .venv/bin/python
 
 .PHONY: setup test lab lint bench
@@ -13,6 +13,7 @@ test: setup
 	$(PY) -m pytest
 
 lab: setup
+	$(PY) -m labkit.cli up
 	$(PY) -m jupyterlab --allow-root --no-browser --notebook-dir=notebooks
 
 lint:
@@ -21,3 +22,4 @@ lint:
 
 bench:
 	$(PY) benchmarks/parse_speed.py
+	$(PY) benchmarks/lab_speed.py
