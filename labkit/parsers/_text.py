@@ -38,21 +38,33 @@ def lines(output: str) -> Iterator[tuple[int, str]]:
         yield number, line
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 def frame(rows: list[Mapping], columns: Mapping[str, str]) -> pd.DataFrame:
     """A DataFrame with exactly these columns, in this order and of these kinds.
 
     ``columns`` maps a column name to a kind: int, float, str, bool, list, time, object.
     The columns are the same whatever the rows, an empty output included.
     """
-    data = {name: [row.get(name) for row in rows] for name in columns}
     # dtype=object: pandas must not turn [5, None] into floats (big ints would lose digits).
-    df = pd.DataFrame(data, columns=list(columns), dtype=object)
+    # A key missing from a row reads NaN here; text-like columns turn it back into None.
+    df = pd.DataFrame(list(rows), columns=list(columns), dtype=object)
     for name, kind in columns.items():
+        if kind in ("str", "list", "object"):
+            missing = df[name].isna()
+            if missing.any():
+                df[name] = df[name].where(~missing, None)
         if kind == "time":
             df[name] = pd.to_datetime(df[name], utc=True)
         elif kind == "int":
-            df[name] = pd.array([None if v is None or v != v else int(v) for v in df[name]],
-                                dtype="Int64")
+            values = [None if v is None or v != v else int(v) for v in df[name]]
+            too_big = next((v for v in values if v is not None and not _INT64[0] <= v <= _INT64[1]),
+                           None)
+            if too_big is not None:
+                raise ParseError(f"the number {too_big} in column {name!r} is too large for a "
+                                 "64-bit integer; is this the right command's output?")
+            df[name] = pd.array(values, dtype="Int64")
         else:
             df[name] = df[name].astype(_DTYPES[kind])
     return df
