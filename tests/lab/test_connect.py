@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import labkit
-from labkit.errors import LabError
+from labkit.errors import LabError, NotRootError
 from labkit.local import LocalLab
 
 
@@ -28,3 +28,9 @@ def test_local_is_the_default_without_bringing_it_up(monkeypatch):
 @pytest.mark.root
 def test_connect_brings_the_local_lab_up(lab):
     assert labkit.connect(progress=False).is_up()
+
+
+def test_without_root_the_lab_says_how_to_run_it(monkeypatch):
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    with pytest.raises(NotRootError, match="sudo"):
+        LocalLab().up()

@@ -178,3 +178,11 @@ def test_cli_status_reports_the_lab_up(lab):
     done = subprocess.run([sys.executable, "-m", "labkit.cli", "status"], capture_output=True,
                           text=True)
     assert done.returncode == 0 and "local lab up" in done.stdout
+
+
+def test_nothing_of_the_lab_is_in_the_host_namespace(lab):
+    # Reads the host's link table (no packet is sent): no lab veth end or bridge there, so no
+    # lab address or route can be there either.
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    names = {line.split(": ")[1].split("@")[0] for line in links.splitlines()}
+    assert not {n for n in names if n.startswith(("lxc", "cilium_", "k8s-"))} | (names & {"vpc"})
