@@ -126,6 +126,13 @@ _EXIT = re.compile(r"^\+\+\+ (?P<text>(?:exited with (?P<code>\d+)|killed by (?P
 _ATTACH = re.compile(r"strace: Process (?P<pid>\d+) (?P<what>attached|detached|suspended"
                      r"|resumed)(?: .*)?$")
 _INT64_MAX = 2**63 - 1
+# The common line in one match: [pid] time name(arguments) = number [errno (text)] [<duration>]
+_FAST = re.compile(
+    r"^(?:\[pid\s+(?P<pid>\d+)\] )?"
+    r"(?:(?P<time>\d{1,2}:\d{2}:\d{2}(?:\.\d+)?|\d+\.\d+) )?"
+    r"(?P<syscall>[A-Za-z_]\w*)\((?P<arguments>.*)\)\s+= (?P<result>(?P<value>-?\d+)"
+    r"(?: (?P<errno>E[A-Z0-9]+) \((?P<errno_text>[^)]*)\))?)(?: <(?P<duration>\d+\.\d+)>)?$"
+)
 
 
 def _seconds(stamp: str | None) -> float | None:
@@ -169,9 +176,20 @@ def strace_calls(output: str) -> pd.DataFrame:
     pending: dict[tuple, dict] = {}  # (pid, syscall) -> row of an unfinished call
     carry = ""  # the start of a call line that "strace: Process N attached" cut in two
     for number, raw in lines(output):
+        fast = None if carry else _FAST.match(raw)
+        if fast and not fast["arguments"].endswith(_UNFINISHED):
+            stamp, duration = fast["time"], fast["duration"]
+            rows.append({
+                "line": number, "time": stamp, "seconds": _seconds(stamp),
+                "pid": int(fast["pid"]) if fast["pid"] else None, "kind": "syscall",
+                "syscall": fast["syscall"], "arguments": fast["arguments"],
+                "result": fast["result"], "return_value": int(fast["value"]),
+                "errno": fast["errno"], "errno_text": fast["errno_text"],
+                "duration": float(duration) if duration else None, "split": False})
+            continue
         line = carry + raw if carry else raw
         carry = ""
-        attach = _ATTACH.search(line)
+        attach = _ATTACH.search(line) if "strace: Process" in line else None
         if attach and attach.start() > 0 and not line.startswith("strace: "):
             # strace printed its message in the middle of a call line: keep both.
             carry = line[: attach.start()]
