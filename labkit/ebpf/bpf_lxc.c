@@ -18,6 +18,7 @@
  * being included: including them costs bcc seconds of compile time at every `labkit up`.
  */
 #include <uapi/linux/bpf.h>
+#include "pinned.h"
 
 #define ETH_ALEN 6
 #define ETH_P_IP 0x0800
@@ -151,7 +152,7 @@ struct arp_eth {
 BPF_TABLE_PINNED("hash", struct endpoint_key, struct endpoint_info, cilium_lxc, 65535, "PIN_DIR/cilium_lxc");
 BPF_TABLE_PINNED("lpm_trie", struct ipcache_key, struct remote_endpoint_info, cilium_ipcache, 512000, "PIN_DIR/cilium_ipcache", BPF_F_NO_PREALLOC);
 BPF_TABLE_PINNED("percpu_hash", struct metrics_key, struct metrics_value, cilium_metrics, 1024, "PIN_DIR/cilium_metrics");
-BPF_RINGBUF_OUTPUT(cilium_events, 256);
+PINNED_RINGBUF(cilium_events, 256, "PIN_DIR/cilium_events");
 
 static __always_inline __u32 identity_of(__be32 ip)
 {

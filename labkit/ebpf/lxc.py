@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from labkit.ebpf import links
-from labkit.ebpf.sock_lb import DatapathError
+from labkit.ebpf import links, loader
+from labkit.ebpf.loader import DatapathError
 
-SOURCE = Path(__file__).with_name("bpf_lxc.c")
+SOURCE = "bpf_lxc.c"
 PROGRAMS = {"cil_from_container": links.TCX_INGRESS, "cil_to_container": links.TCX_EGRESS}
 MAPS = ("cilium_lxc", "cilium_ipcache", "cilium_metrics")
 PROTOCOLS = {1: "ICMPv4", 6: "TCP", 17: "UDP"}
@@ -73,17 +73,8 @@ class EndpointPrograms:
         from bcc import BPF  # noqa: PLC0415 - system module, imported where it is needed
 
         self.pin_dir = Path(pin_dir)
-        if not self.pin_dir.is_dir():
-            raise DatapathError(f"{self.pin_dir} does not exist: mount a bpffs there first")
-        text = SOURCE.read_text().replace("PIN_DIR", str(self.pin_dir))
-        try:
-            self._bpf = BPF(text=text.encode())
-            self._progs = {name: self._bpf.load_func(name.encode(), BPF.SCHED_CLS)
-                           for name in PROGRAMS}
-        except Exception as e:  # bcc raises bare Exception on compile and load errors
-            raise DatapathError(
-                f"cannot load {SOURCE.name}: {e}; run `labkit doctor` to check bcc and headers"
-            ) from e
+        self._bpf = loader.compile_pinned(SOURCE, self.pin_dir)
+        self._progs = {name: loader.load(self._bpf, name, BPF.SCHED_CLS) for name in PROGRAMS}
         self._flows: list[dict] = []
         self._offset = _boot_offset()
         self._bpf[b"cilium_events"].open_ring_buffer(self._on_event)

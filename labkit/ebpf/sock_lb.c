@@ -16,6 +16,7 @@
  * Only UAPI types are used, so any kernel headers compile it.
  */
 #include <uapi/linux/bpf.h>
+#include "pinned.h"
 
 #define SVC_SCOPE_EXT 0
 
@@ -83,7 +84,7 @@ BPF_TABLE_PINNED("hash", struct lb4_key, struct lb4_service, cilium_lb4_services
 BPF_TABLE_PINNED("hash", __u32, struct lb4_backend, cilium_lb4_backends_v3, 65536, "PIN_DIR/cilium_lb4_backends_v3");
 BPF_TABLE_PINNED("hash", __u16, struct lb4_reverse_nat, cilium_lb4_reverse_nat, 65536, "PIN_DIR/cilium_lb4_reverse_nat");
 BPF_TABLE_PINNED("lru_hash", struct ipv4_revnat_tuple, struct ipv4_revnat_entry, cilium_lb4_reverse_sk, 65536, "PIN_DIR/cilium_lb4_reverse_sk");
-BPF_RINGBUF_OUTPUT(labkit_sock_events, 64);
+PINNED_RINGBUF(labkit_sock_events, 64, "PIN_DIR/labkit_sock_events");
 
 static __always_inline void report(struct bpf_sock_addr *ctx, __u8 hook, __be32 orig,
 				   __be16 orig_port, __be32 backend, __be16 backend_port,

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from labkit.ebpf import links
-from labkit.errors import LabkitError
+from labkit.ebpf import links, loader
+from labkit.ebpf.loader import DatapathError
 
-SOURCE = Path(__file__).with_name("sock_lb.c")
+SOURCE = "sock_lb.c"
 
 # (program, cgroup attach type) as the kernel numbers them (enum bpf_attach_type).
 HOOKS = {
@@ -45,10 +45,6 @@ class _Event(ct.Structure):
         ("backend_id", ct.c_uint32), ("pid", ct.c_uint32), ("hook", ct.c_uint8),
         ("proto", ct.c_uint8), ("pad", ct.c_uint8 * 2), ("comm", ct.c_char * 16),
     ]
-
-
-class DatapathError(LabkitError):
-    """The eBPF datapath could not be loaded or attached."""
 
 
 @dataclass(frozen=True)
@@ -84,19 +80,9 @@ class SocketLB:
         from bcc import BPF  # noqa: PLC0415 - system module, imported where it is needed
 
         self.pin_dir = Path(pin_dir)
-        if not self.pin_dir.is_dir():
-            raise DatapathError(f"{self.pin_dir} does not exist: mount a bpffs there first")
-        text = SOURCE.read_text().replace("PIN_DIR", str(self.pin_dir))
-        try:
-            self._bpf = BPF(text=text.encode())
-            self._progs = {
-                name: self._bpf.load_func(name.encode(), BPF.CGROUP_SOCK_ADDR, attach_type=hook)
-                for name, hook in HOOKS.items()
-            }
-        except Exception as e:  # bcc raises bare Exception on compile and load errors
-            raise DatapathError(
-                f"cannot load {SOURCE.name}: {e}; run `labkit doctor` to check bcc and headers"
-            ) from e
+        self._bpf = loader.compile_pinned(SOURCE, self.pin_dir)
+        self._progs = {name: loader.load(self._bpf, name, BPF.CGROUP_SOCK_ADDR, hook)
+                       for name, hook in HOOKS.items()}
         self._events: list[dict] = []
         self._bpf[b"labkit_sock_events"].open_ring_buffer(self._on_event)
 

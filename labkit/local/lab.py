@@ -12,7 +12,7 @@ import ipaddress
 import platform
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,17 @@ from labkit.errors import (
     UnknownNodeError,
     UnknownPodError,
 )
-from labkit.local import cgroups, manifests, network, state, tables, teardown, workloads
+from labkit.local import (
+    cgroups,
+    datapath,
+    flows,
+    manifests,
+    network,
+    state,
+    tables,
+    teardown,
+    workloads,
+)
 from labkit.local.manifests import DeploymentSpec, PodSpec, Reference, ServiceSpec
 from labkit.local.netns import lab_namespaces, write_sysctls
 from labkit.local.process import ExecResult, as_argv, ip_batch, require_root, run_in
@@ -84,6 +94,10 @@ class LocalLab:
 
     kind = "local"
 
+    def __init__(self) -> None:
+        self._history: pd.DataFrame | None = None
+        self._seen: dict = {}
+
     # ---- lifecycle -------------------------------------------------------------------
     def up(self, progress: bool = True) -> LocalLab:
         """Build the lab (idempotent: a healthy lab is left as it is)."""
@@ -102,6 +116,7 @@ class LocalLab:
     def down(self) -> None:
         """Remove everything the lab made (also what a crashed run left behind)."""
         require_root()
+        datapath.forget()
         teardown.down()
 
     def residue(self) -> list[str]:
@@ -146,6 +161,8 @@ class LocalLab:
             for m in NODES:
                 ip_batch(network.health_lines(m), m.health_netns)
             steps.update()
+            datapath.mount()
+            datapath.handle(s["created"]).install()
             keepers = {m.name: workloads.start_keeper(m.netns, m.name, m.cgroup)
                        for m in MACHINES}
             s["machines"] = keepers
@@ -178,6 +195,7 @@ class LocalLab:
                     done.append(f"deployment.apps/{obj.name} " + self._apply_deployment(s, obj))
                 else:
                     done.append(f"service/{obj.name} " + self._apply_service(s, obj))
+            datapath.handle(s["created"]).sync_services(s)
         if wait:
             self.wait_ready(timeout=timeout)
         return done
@@ -204,6 +222,7 @@ class LocalLab:
                 else:
                     del s["services"][obj.key]
                 done.append(f"{kind}/{obj.name} deleted")
+            datapath.handle(s["created"]).sync_services(s)
         return done
 
     def wait_ready(self, timeout: float = 10.0) -> None:
@@ -293,6 +312,8 @@ class LocalLab:
         write_sysctls(netns, network.BASE_SYSCTLS)
         ip_batch(network.endpoint_node_lines(lxc, netns, ip), node.netns)
         ip_batch(network.endpoint_lines(lxc, netns, ip, node.router_ip), netns)
+        datapath.handle(s["created"]).add_endpoint(
+            node, lxc, netns, ip, datapath.pod_identity(spec.namespace, spec.labels))
         record["keeper"] = workloads.start_keeper(netns, spec.name, cgroup)
         workloads.wait_keepers({spec.name: record["keeper"]})
         if spec.runtime == "whoami":
@@ -313,6 +334,7 @@ class LocalLab:
             if p is None:
                 continue
             cgroups.kill_and_remove(CGROUP_ROOT / p["cgroup"])
+            datapath.handle(s["created"]).remove_endpoint(p["lxc"], p["ip"])
             # deleting the lxc removes its peer and the endpoint route at once
             subprocess.run(["ip", "-n", machine(p["node"]).netns, "link", "delete", p["lxc"]],
                            capture_output=True, check=False)
@@ -416,6 +438,49 @@ class LocalLab:
                                    f"{', '.join(x.name for x in MACHINES)}")
         self._require_up()
         return LabMachine(m, state.read()["machines"].get(m.name))
+
+    # ---- what the datapath saw -----------------------------------------------------------
+    def observe(self, pod: str | None = None, *, since: str | pd.Timestamp | None = None,
+                limit: int | None = None, namespace: str = "default") -> pd.DataFrame:
+        """Flows, like ``hubble observe [--pod P] [--since 5m] [--last N]``: one row per
+        packet to or from a pod, as the lxc programs saw it, oldest first."""
+        self._require_up()
+        s = state.read()
+        new = flows.to_flows(datapath.handle(s["created"]).flows(), s, self._seen)
+        if len(new):
+            self._history = new if self._history is None else pd.concat(
+                [self._history, new], ignore_index=True)
+        df = self._history if self._history is not None else flows.to_flows(
+            pd.DataFrame(), s, {})
+        if pod is not None:
+            self._pod(pod, namespace)
+            mine = ((df.source_pod == pod) & (df.source_namespace == namespace)) | (
+                (df.destination_pod == pod) & (df.destination_namespace == namespace))
+            df = df[mine.fillna(False)]
+        if since is not None:
+            start = since if isinstance(since, pd.Timestamp) else (
+                pd.Timestamp.now(tz="UTC") - pd.Timedelta(since))
+            df = df[df.time >= start]
+        if limit is not None:
+            df = df.tail(limit)
+        return df.reset_index(drop=True)
+
+    def follow(self, pod: str | None = None, *, interval: float = 0.5,
+               namespace: str = "default") -> Iterator[pd.DataFrame]:
+        """New flows as they come (``hubble observe --follow``), a DataFrame per interval."""
+        seen = len(self.observe(pod, namespace=namespace))
+        while True:
+            time.sleep(interval)
+            df = self.observe(pod, namespace=namespace)
+            if len(df) > seen:
+                yield df.iloc[seen:].reset_index(drop=True)
+            seen = len(df)
+
+    def translations(self) -> pd.DataFrame:
+        """Socket-LB tracing: each connect()/sendmsg() the programs translated (service
+        address -> backend) and each getpeername()/recvmsg() they translated back."""
+        self._require_up()
+        return datapath.handle(state.read()["created"]).translations()
 
     def pod_ip(self, pod: str, namespace: str = "default") -> str:
         return self._pod(pod, namespace)["ip"]

@@ -91,7 +91,9 @@ def endpoint_node_lines(host_link: str, netns: str, ip: str) -> list[str]:
 def endpoint_lines(host_link: str, netns: str, ip: str, gateway: str) -> list[str]:
     """Inside an endpoint: eth0 with a /32, a scope-link route to the gateway, default via it.
 
-    The permanent neighbour entry stands in for the eBPF ARP responder of the datapath issue.
+    No neighbour entry for the gateway: the eBPF program on the lxc answers the pod's ARP
+    request with the lxc's MAC (chapter 05), although proxy_arp is 0 and the lxc has no
+    address.
     """
     return [
         "link set lo up",
@@ -99,7 +101,6 @@ def endpoint_lines(host_link: str, netns: str, ip: str, gateway: str) -> list[st
         "link set eth0 up",
         f"route add {gateway} dev eth0 scope link",
         f"route add default via {gateway} dev eth0",
-        f"neigh replace {gateway} lladdr {mac_for(host_link + netns)} dev eth0 nud permanent",
     ]
 
 

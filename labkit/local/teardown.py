@@ -8,12 +8,15 @@ process that left half a lab behind.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
+import subprocess
+import time
 from pathlib import Path
 
-from labkit.local import cgroups
+from labkit.local import cgroups, datapath
 from labkit.local.netns import lab_namespaces
 from labkit.local.process import ip_batch
 from labkit.local.topology import BPF_PIN_DIR, CGROUP_MOUNT, NETNS_DIR, RUN_DIR
@@ -27,9 +30,16 @@ def down() -> None:
     for pid, _ in _processes_in_lab_namespaces():
         _kill(pid)
     ip_batch([f"netns delete {name}" for name in lab_namespaces()])
-    if BPF_PIN_DIR.exists():
-        shutil.rmtree(BPF_PIN_DIR)
+    # Unpinning the links detaches the programs; the maps go with their last pin.
+    if datapath.mounted():
+        for entry in BPF_PIN_DIR.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            elif entry.name.startswith(("cilium_", "labkit_")):
+                entry.unlink()
+        datapath.unmount()
     cgroups.unmount()
+    _wait_for_programs_to_go()
     if RUN_DIR.exists():
         shutil.rmtree(RUN_DIR)
 
@@ -42,11 +52,45 @@ def residue() -> list[str]:
     found += [f"cgroup {path}" for path in _cgroup_trees()]
     if cgroups.mounted():
         found.append(f"cgroup2 mount at {CGROUP_MOUNT}")
-    if BPF_PIN_DIR.exists():
-        found.append(f"bpffs pins under {BPF_PIN_DIR}")
+    if datapath.mounted():
+        found.append(f"bpffs mount at {BPF_PIN_DIR}")
+    found += [f"eBPF program {name} (id {pid_id}) still loaded{held}"
+              for name, pid_id, held in _lab_programs()]
     if RUN_DIR.exists():
         found.append(f"run directory {RUN_DIR}")
     return found
+
+
+# The lab's program names (Cilium's), for the residue check.
+PROGRAM_NAMES = {"cil_from_container", "cil_to_container", "cil_sock4_connect",
+                 "cil_sock4_sendmsg", "cil_sock4_recvmsg", "cil_sock4_getpeername"}
+
+
+def _lab_programs() -> list[tuple[str, int, str]]:
+    """Loaded programs with the lab's names: (name, id, ' held by ...' or '')."""
+    try:
+        out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
+                             text=True, timeout=10).stdout
+        progs = json.loads(out or "[]")
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        return []
+    found = []
+    for prog in progs:
+        name = prog.get("name", "")
+        # The kernel keeps 15 characters of a name; bpftool may print the full one from BTF.
+        truncated = len(name) == 15 and any(full.startswith(name) for full in PROGRAM_NAMES)
+        if name in PROGRAM_NAMES or truncated:
+            holders = ", ".join(f"{p['comm']}[{p['pid']}]" for p in prog.get("pids", []))
+            found.append((name, prog["id"], f" held by {holders}" if holders else ""))
+    return found
+
+
+def _wait_for_programs_to_go(timeout: float = 2.0) -> None:
+    """The kernel frees unpinned programs after an RCU grace period: wait for it, so a
+    residue check right after `down` is truthful."""
+    deadline = time.monotonic() + timeout
+    while _lab_programs() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _cgroup_trees() -> list[Path]:

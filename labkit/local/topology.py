@@ -16,7 +16,7 @@ RUN_DIR = Path("/run/labkit")
 CGROUP_MOUNT = RUN_DIR / "cgroupv2"
 CGROUP_ROOT = CGROUP_MOUNT / "labkit"
 NETNS_DIR = Path("/run/netns")
-BPF_PIN_DIR = Path("/sys/fs/bpf/labkit")
+BPF_PIN_DIR = RUN_DIR / "bpffs"  # the lab's own bpffs mount, as Cilium has /sys/fs/bpf
 
 VPC_NETNS = f"{PREFIX}vpc"
 VPC_BRIDGE = "vpc"

@@ -2,7 +2,7 @@
 pre-v0.11 bare Flow per line) and as text (the compact default since ~2021, and the 2020
 table form).
 
-Both give one row per flow with the same columns (see ``_COLUMNS``); the text fills those it
+Both give one row per flow with the same columns (see ``FLOW_COLUMNS``); the text fills those it
 has facts for. Formats: ../shared/FORMATS.md section 6, and the hubble printer
 (``hubble/pkg/printer/printer.go``).
 
@@ -43,7 +43,8 @@ _ENDPOINT_COLUMNS = {
     "labels": "list",
     "names": "list",
 }
-_COLUMNS = {
+# The flow table: the same columns from hubble JSON, hubble text and the local lab.
+FLOW_COLUMNS = {
     "time": "time",
     "node": "str",
     **{f"source_{k}": v for k, v in _ENDPOINT_COLUMNS.items()},
@@ -269,7 +270,7 @@ def hubble_observe_json(output: str) -> pd.DataFrame:
         else:
             raise ParseError(f"not a hubble flow, lost_events or node_status event: "
                              f"{sorted(item)!r:.80}")
-    return _frame(rows, _COLUMNS)
+    return _frame(rows, FLOW_COLUMNS)
 
 
 
@@ -458,4 +459,4 @@ def hubble_observe(output: str) -> pd.DataFrame:
         else:
             raise fail("expected a flow line 'TIME: SRC -> DST EVENT VERDICT (SUMMARY)'",
                        number, line)
-    return _frame(rows, _COLUMNS)
+    return _frame(rows, FLOW_COLUMNS)
