@@ -146,6 +146,31 @@ class EndpointPrograms:
         key.prefixlen, key.ip4 = net.prefixlen, _be32(str(net.network_address))
         table.pop(key, None)
 
+    # --- reading the maps back ----------------------------------------------------------
+    def endpoints(self) -> list[dict]:
+        """cilium_lxc as rows: ip, endpoint_id, node_id, ifindex, mac, node_mac, identity."""
+        def mac(raw) -> str:
+            return ":".join(f"{b:02X}" for b in raw)
+
+        return sorted(({
+            "ip": _ip(k.ip4), "endpoint_id": v.endpoint_id, "node_id": v.node_id,
+            "ifindex": v.ifindex, "mac": mac(v.mac), "node_mac": mac(v.node_mac),
+            "identity": v.sec_identity,
+        } for k, v in self._bpf[b"cilium_lxc"].items()),
+            key=lambda r: ipaddress.IPv4Address(r["ip"]))
+
+    def ipcache(self) -> list[dict]:
+        """cilium_ipcache as rows: prefix, identity, tunnel_endpoint, node_id."""
+        rows = [{
+            "prefix": f"{_ip(k.ip4)}/{k.prefixlen}", "identity": v.sec_identity,
+            "tunnel_endpoint": _ip(v.tunnel_endpoint), "node_id": v.node_id,
+        } for k, v in self._bpf[b"cilium_ipcache"].items()]
+        return sorted(rows, key=lambda r: ipaddress.IPv4Network(r["prefix"]))
+
+    def entry_counts(self) -> dict[str, int]:
+        """How many entries each of the pinned maps holds."""
+        return {name: len(list(self._bpf[name.encode()].keys())) for name in MAPS}
+
     # --- what the programs report ---------------------------------------------------------
     def _on_event(self, ctx, data, size) -> None:
         ev = ct.cast(data, ct.POINTER(_Flow)).contents

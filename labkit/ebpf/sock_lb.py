@@ -144,6 +144,34 @@ class SocketLB:
         leaf = self._bpf[b"cilium_lb4_services_v2"].get(self._key(ip, port, proto, 0))
         return leaf.count if leaf is not None else 0
 
+    # --- reading the maps back ----------------------------------------------------------
+    def services(self) -> list[dict]:
+        """cilium_lb4_services_v2 as rows: ip, port, protocol, slot, backend_id, count,
+        rev_nat_index."""
+        protocols = {v: k for k, v in PROTOCOLS.items()}
+        return sorted(({
+            "ip": _ip(k.address), "port": socket.ntohs(k.dport), "slot": k.backend_slot,
+            "protocol": protocols.get(k.proto, str(k.proto)), "backend_id": v.backend_id,
+            "count": v.count, "rev_nat_index": v.rev_nat_index,
+        } for k, v in self._bpf[b"cilium_lb4_services_v2"].items()),
+            key=lambda r: (r["rev_nat_index"], r["slot"]))
+
+    def backends(self) -> dict[int, dict]:
+        """cilium_lb4_backends_v3: backend id -> ip, port, protocol."""
+        protocols = {v: k for k, v in PROTOCOLS.items()}
+        return {k.value: {"ip": _ip(v.address), "port": socket.ntohs(v.port),
+                          "protocol": protocols.get(v.proto, str(v.proto))}
+                for k, v in self._bpf[b"cilium_lb4_backends_v3"].items()}
+
+    def reverse_nat(self) -> dict[int, tuple[str, int]]:
+        """cilium_lb4_reverse_nat: rev-NAT index -> service ip, port."""
+        return {k.value: (_ip(v.address), socket.ntohs(v.port))
+                for k, v in self._bpf[b"cilium_lb4_reverse_nat"].items()}
+
+    def entry_counts(self) -> dict[str, int]:
+        """How many entries each of the pinned maps holds."""
+        return {name: len(list(self._bpf[name.encode()].keys())) for name in MAPS}
+
     # --- tracing ------------------------------------------------------------------------
     def _on_event(self, ctx, data, size) -> None:
         ev = ct.cast(data, ct.POINTER(_Event)).contents

@@ -36,6 +36,7 @@ from labkit.local import (
     teardown,
     workloads,
 )
+from labkit.local.agent import LocalAgent
 from labkit.local.manifests import DeploymentSpec, PodSpec, Reference, ServiceSpec
 from labkit.local.netns import lab_namespaces, write_sysctls
 from labkit.local.process import ExecResult, as_argv, ip_batch, require_root, run_in
@@ -481,6 +482,15 @@ class LocalLab:
         address -> backend) and each getpeername()/recvmsg() they translated back."""
         self._require_up()
         return datapath.handle(state.read()["created"]).translations()
+
+    def agent(self, node: str) -> LocalAgent:
+        """The agent's view of a node (`kubectl exec <cilium pod> -- cilium ...`)."""
+        self._require_up()
+        found = machine(node)
+        if found is None or not found.is_node:
+            raise UnknownNodeError(f"no node {node!r}; the lab's nodes are "
+                                   f"{', '.join(m.name for m in NODES)}")
+        return LocalAgent(self, found)
 
     def pod_ip(self, pod: str, namespace: str = "default") -> str:
         return self._pod(pod, namespace)["ip"]
