@@ -75,3 +75,18 @@ class CommandFailed(LabError):
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
+
+
+class ClusterUnreachableError(LabError):
+    """The cluster lab could not load a kubeconfig or reach the API server."""
+
+
+class AgentNotFoundError(LabError):
+    """No running Cilium agent pod (k8s-app=cilium) on the node asked for."""
+
+
+class ReplayMissError(LabError, KeyError):
+    """A replay lab was asked for a command its transcript does not hold."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
