@@ -63,7 +63,9 @@ class WebSocketTransport:
         self.ws.send(data, opcode=websocket.ABNF.OPCODE_BINARY)
 
     def close(self) -> None:
-        self.ws.close()
+        """Drops the connection at once (a close handshake could wait seconds on a hung
+        server; the API server ends the exec session either way)."""
+        self.ws.shutdown()
 
 
 def exit_code(status: dict | None) -> tuple[int, str]:

@@ -147,7 +147,9 @@ def execs() -> Execs:
 @pytest.fixture
 def lab(api: FakeAPI, execs: Execs) -> ClusterLab:
     configuration = k8s.Configuration(host=HOST)
-    configuration.api_key = {"authorization": "Bearer test-token-not-real"}
+    # the key is "BearerToken" in newer clients, "authorization" in older ones
+    configuration.api_key = dict.fromkeys(["BearerToken", "authorization"],
+                                          "Bearer test-token-not-real")
     client = k8s.ApiClient(configuration)
     client.rest_client.pool_manager = api
     return ClusterLab(kube=Kube(client, transport=execs))
