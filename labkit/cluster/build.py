@@ -34,12 +34,13 @@ TOOLS = {
 }
 
 
-def missing_tools(which: Callable[[str], str | None] = shutil.which) -> dict[str, str]:
+def missing_tools(which: Callable[[str], str | None] | None = None) -> dict[str, str]:
     """The tools `labkit cluster up` needs that are not on PATH, with how to install each."""
+    which = which or shutil.which
     return {tool: how for tool, how in TOOLS.items() if which(tool) is None}
 
 
-def require_tools(which: Callable[[str], str | None] = shutil.which) -> None:
+def require_tools(which: Callable[[str], str | None] | None = None) -> None:
     missing = missing_tools(which)
     if missing:
         raise LabError("labkit cluster up needs " + ", ".join(missing) + " on PATH:\n"
