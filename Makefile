@@ -23,3 +23,4 @@ lint:
 bench:
 	$(PY) benchmarks/parse_speed.py
 	$(PY) benchmarks/lab_speed.py
+	$(PY) benchmarks/datapath_speed.py
