@@ -7,8 +7,10 @@ notebook and a test can all drive the same lab.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
+import os
 import platform
 import subprocess
 import time
@@ -481,7 +483,15 @@ class LocalLab:
         """Socket-LB tracing: each connect()/sendmsg() the programs translated (service
         address -> backend) and each getpeername()/recvmsg() they translated back."""
         self._require_up()
-        return datapath.handle(state.read()["created"]).translations()
+        s = state.read()
+        df = datapath.handle(s["created"]).translations()
+        # bpf_get_current_cgroup_id() is the inode of the caller's cgroup directory.
+        owners = {}
+        for p in s["pods"].values():
+            with contextlib.suppress(OSError):
+                owners[os.stat(CGROUP_ROOT / p["cgroup"]).st_ino] = p["name"]
+        df.insert(df.columns.get_loc("pid"), "pod", df.cgroup_id.map(owners))
+        return df
 
     def agent(self, node: str) -> LocalAgent:
         """The agent's view of a node (`kubectl exec <cilium pod> -- cilium ...`)."""

@@ -182,6 +182,7 @@ def test_socket_lb_tracing_reports_each_translation(lab):
     connects = trace[(trace.hook == "connect") & (trace.original_ip == vip)]
     assert len(connects) == 1
     assert connects.backend_ip.item() in {lab.pod_ip("webpod1"), lab.pod_ip("webpod2")}
+    assert connects.pod.item() == "netpod" and connects.comm.item() == "curl"
 
 
 def test_the_programs_sit_where_a_learner_looks_for_them(lab):
