@@ -13,13 +13,11 @@ import argparse
 import json
 import statistics
 import time
-from pathlib import Path
 
+from labkit import data
 from labkit.ebpf.lxc import EndpointPrograms
 from labkit.ebpf.sock_lb import SocketLB
 from labkit.local import LocalLab, datapath
-
-YAML = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "yaml"
 
 # Runs inside netpod: alternates the two targets so both see the same machine load.
 CLIENT = """
@@ -66,8 +64,8 @@ def main() -> None:
     try:
         start = time.perf_counter()
         lab.up(progress=False)
-        lab.apply(YAML / "pods.yaml")
-        lab.apply(YAML / "svc.yaml")
+        lab.apply(data.path(data.SEED_PODS))
+        lab.apply(data.path(data.SEED_SERVICE))
         up = time.perf_counter() - start
         compiled = compile_time()
         # The service has two backends; pin it to webpod1 so both paths reach the same pod.

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from pathlib import Path
 
+from labkit import data
 from labkit.local import LocalLab
 
-SEED_PODS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "yaml" / "pods.yaml"
+SEED_PODS = data.path(data.SEED_PODS)
 TARGETS = {"up": 5.0, "down": 2.0, "exec": 0.020}
 
 

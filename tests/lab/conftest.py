@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from labkit import data
 from labkit.local import LocalLab
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "yaml"
-SEED_PODS = FIXTURES / "pods.yaml"
-SEED_SERVICE = FIXTURES / "svc.yaml"
+SEED_PODS = data.path(data.SEED_PODS)
+SEED_SERVICE = data.path(data.SEED_SERVICE)
 
 
 @functools.cache

@@ -16,7 +16,7 @@ from labkit.errors import (
 )
 from labkit.local import state
 
-from .conftest import SEED_PODS, SEED_SERVICE
+from .conftest import FIXTURES, SEED_PODS, SEED_SERVICE
 
 pytestmark = pytest.mark.root
 
@@ -128,7 +128,7 @@ def test_label_change_is_applied_in_place(lab):
 
 
 def test_deployment_spreads_over_workers_and_deletes(lab):
-    yaml_text = (SEED_PODS.parent / "deployment.yaml").read_text()
+    yaml_text = (FIXTURES / "deployment.yaml").read_text()
     assert lab.apply(yaml_text) == ["deployment.apps/web created"]
     pods = lab.pods()
     web = pods[pods["name"].str.startswith("web-")]
