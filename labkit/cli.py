@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from labkit.cluster.cli import add_commands as cluster_lab_commands
 from labkit.local.cli import add_commands as local_lab_commands
 
 
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = verbs.add_parser("doctor", help="check what the local and the cluster lab need")
     doctor.set_defaults(func=_doctor)
     local_lab_commands(verbs)
+    cluster_lab_commands(verbs)
     return parser
 
 

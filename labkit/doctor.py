@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from labkit.cluster.build import TOOLS as CLUSTER_TOOLS
+
 MIN_KERNEL = (5, 8)
 
 # Tools the notebooks run, and the Debian package that brings each.
@@ -150,6 +152,12 @@ def _cluster(kubeconfig: Check, timeout: float) -> Check:
     return Check("cluster answers", False, True, f"Kubernetes {version.git_version}")
 
 
+def _cluster_tool(name: str, how: str) -> Check:
+    path = shutil.which(name)
+    return Check(name, False, path is not None, path or "not found",
+                 "" if path else f"only for `labkit cluster up`: {how}")
+
+
 def checks(cluster_timeout: float = 3.0) -> list[Check]:
     """Runs every check, in the order a learner would fix them."""
     release = platform.release()
@@ -159,6 +167,7 @@ def checks(cluster_timeout: float = 3.0) -> list[Check]:
     found += [_tool(name, package) for name, package in TOOLS.items()]
     kubeconfig = _kubeconfig()
     found += [kubeconfig, _cluster(kubeconfig, cluster_timeout)]
+    found += [_cluster_tool(name, how) for name, how in CLUSTER_TOOLS.items()]
     return found
 
 

@@ -42,7 +42,8 @@ def load_client(context: str | None = None, kubeconfig: str | None = None) -> k8
             f"no kubeconfig at {', '.join(paths)}: copy your cluster's kubeconfig to "
             "~/.kube/config or set KUBECONFIG (or run 'labkit cluster up' for a kind cluster)")
     try:
-        return config.new_client_from_config(config_file=kubeconfig, context=context)
+        return config.new_client_from_config(config_file=os.pathsep.join(paths),
+                                             context=context)
     except config.ConfigException as e:
         raise ClusterUnreachableError(
             f"cannot use the kubeconfig ({e}); check `kubectl config get-contexts`"

@@ -4,13 +4,18 @@ it sends (server-side apply of the seed's YAML, unchanged)."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
 from labkit.errors import LabError, ManifestError
 from tests.cluster.conftest import FIXTURES, fixture
 
-SEED_YAML = FIXTURES / "yaml"
+
+def seed_yaml(name: str) -> Path:
+    """The seed's YAML, where the project keeps it (packaged in labkit/data, or the fixtures)."""
+    places = [FIXTURES.parents[1] / "labkit" / "data", FIXTURES / "yaml"]
+    return next(p / name for p in places if (p / name).is_file())
 
 
 def kind_nodes(labelled: bool = True) -> dict:
@@ -36,7 +41,7 @@ def test_seed_pods_are_server_side_applied_with_nodes_mapped_by_study_name(lab, 
     api.routes[("GET", "/api/v1/nodes")] = (200, kind_nodes())
     for pod in ("netpod", "webpod1", "webpod2"):
         api.routes[("PATCH", f"/api/v1/namespaces/default/pods/{pod}")] = applied
-    lines = lab.apply(SEED_YAML / "pods.yaml", wait=False)
+    lines = lab.apply(seed_yaml("pods.yaml"), wait=False)
     assert lines == ["pod/netpod created", "pod/webpod1 created", "pod/webpod2 created"]
     patches = api.sent("PATCH")
     assert [p["path"] for p in patches] == [
@@ -54,7 +59,7 @@ def test_a_study_node_name_the_cluster_does_not_know_is_refused_before_any_reque
     api.routes[("GET", "/api/v1/nodes")] = (200, kind_nodes(labelled=False))
     with pytest.raises(ManifestError, match=r"nodeName 'k8s-s'.*labkit-control-plane.*"
                                             r"labkit.io/study-name=k8s-s"):
-        lab.apply(SEED_YAML / "pods.yaml", wait=False)
+        lab.apply(seed_yaml("pods.yaml"), wait=False)
     assert api.sent("PATCH") == []
 
 
@@ -62,9 +67,9 @@ def test_deployment_and_service_go_to_their_own_group_paths(lab, api):
     api.routes[("GET", "/api/v1/nodes")] = (200, kind_nodes())
     api.routes[("PATCH", "/apis/apps/v1/namespaces/default/deployments/web")] = (200, {})
     api.routes[("PATCH", "/api/v1/namespaces/default/services/svc")] = applied
-    assert lab.apply(SEED_YAML / "deployment.yaml", wait=False) == [
+    assert lab.apply(seed_yaml("deployment.yaml"), wait=False) == [
         "deployment.apps/web configured"]
-    assert lab.apply((SEED_YAML / "svc.yaml").read_text(), wait=False) == ["service/svc created"]
+    assert lab.apply(seed_yaml("svc.yaml").read_text(), wait=False) == ["service/svc created"]
 
 
 def test_a_pod_whose_spec_changed_is_recreated(lab, api):
@@ -75,7 +80,7 @@ def test_a_pod_whose_spec_changed_is_recreated(lab, api):
     api.routes[("PATCH", "/api/v1/namespaces/default/pods/netpod")] = lambda r: next(answers)
     api.routes[("DELETE", "/api/v1/namespaces/default/pods/netpod")] = (200, {})
     api.routes[("GET", "/api/v1/namespaces/default/pods")] = (200, {"items": []})
-    one_pod = (SEED_YAML / "pods.yaml").read_text().split("---")[0]
+    one_pod = (seed_yaml("pods.yaml")).read_text().split("---")[0]
     assert lab.apply(one_pod, wait=False) == ["pod/netpod recreated"]
     assert api.sent("DELETE")[0]["query"]["gracePeriodSeconds"] == ["0"]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from labkit import connect
 from labkit.cluster.replay import ReplayLab
-from labkit.errors import ReplayMissError
+from labkit.errors import ClusterUnreachableError, ReplayMissError
 from labkit.record import RecordingLab, redact
 from tests.cluster.conftest import SUCCESS, fixture
 from tests.cluster.test_agent import NODES, SERVICE_LIST, agent_pod
@@ -109,3 +110,24 @@ def test_connect_gives_a_replay_lab_from_labkit_lab(cluster, tmp_path, monkeypat
     lab = connect()
     assert isinstance(lab, ReplayLab)
     assert lab.status()["recorded_on"] == "cluster"
+
+
+def test_connect_cluster_reads_the_kubeconfig_and_records_when_asked(tmp_path, monkeypatch):
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "lab",
+        "clusters": [{"name": "c", "cluster": {"server": "https://cluster.invalid:6443"}}],
+        "users": [{"name": "u", "user": {"token": "not-a-real-token"}}],
+        "contexts": [{"name": "lab", "context": {"cluster": "c", "user": "u"}}]}))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    monkeypatch.setenv("LABKIT_RECORD", str(tmp_path / "t.jsonl"))
+    lab = connect("cluster")  # nothing is contacted until a call is made
+    assert isinstance(lab, RecordingLab)
+    assert lab.status() == {"lab": "cluster", "server": "https://cluster.invalid:6443"}
+
+
+def test_connect_cluster_without_a_kubeconfig_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(ClusterUnreachableError, match=r"no kubeconfig at .*absent"):
+        connect("cluster")
