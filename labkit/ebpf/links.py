@@ -15,16 +15,15 @@ import os
 import platform
 import re
 import subprocess
-import threading
 from pathlib import Path
 
 from labkit.errors import LabkitError
+from labkit.nsthread import in_netns
 
 _SYS_BPF = {"x86_64": 321, "aarch64": 280, "armv7l": 386, "ppc64le": 361, "s390x": 351}
 _BPF_OBJ_PIN = 6
 _BPF_OBJ_GET = 7
 _BPF_LINK_CREATE = 28
-_CLONE_NEWNET = 0x40000000
 
 TCX_INGRESS = 46
 TCX_EGRESS = 47
@@ -77,31 +76,18 @@ def attach_tcx(prog_fd: int, netns: Path, ifname: str, attach_type: int, pin_pat
     """Attaches a tc program to an interface in another network namespace (tcx, kernel 6.6+)
     and pins the link. The link is made from a thread that has entered that namespace,
     because the kernel reads the ifindex in the caller's namespace."""
-    errors: list[BaseException] = []
 
     def work() -> None:
+        link = link_create(prog_fd, socket_if_nametoindex(ifname), attach_type)
         try:
-            fd = os.open(netns, os.O_RDONLY)
-            try:
-                if _libc.setns(fd, _CLONE_NEWNET) != 0:
-                    err = ct.get_errno()
-                    raise OSError(err, f"setns({netns}): {os.strerror(err)}")
-            finally:
-                os.close(fd)
-            ifindex = socket_if_nametoindex(ifname)
-            link = link_create(prog_fd, ifindex, attach_type)
-            try:
-                pin(link, pin_path)
-            finally:
-                os.close(link)
-        except BaseException as e:  # handed to the caller's thread below
-            errors.append(e)
+            pin(link, pin_path)
+        finally:
+            os.close(link)
 
-    thread = threading.Thread(target=work, name=f"labkit-tcx-{ifname}")
-    thread.start()
-    thread.join()
-    if errors:
-        raise LinkError(f"cannot attach to {ifname} in {netns}: {errors[0]}") from errors[0]
+    try:
+        in_netns(netns, work)
+    except (OSError, LinkError) as e:
+        raise LinkError(f"cannot attach to {ifname} in {netns}: {e}") from e
 
 
 def socket_if_nametoindex(ifname: str) -> int:
