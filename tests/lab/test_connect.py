@@ -1,4 +1,4 @@
-"""labkit.connect() picks the lab; the cluster lab says plainly it does not exist yet."""
+"""labkit.connect() picks the lab, and says plainly what is missing for the one asked for."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from labkit.errors import LabError, NotRootError
 from labkit.local import LocalLab
 
 
-def test_cluster_lab_is_a_clear_error_for_now(monkeypatch):
+def test_cluster_lab_without_a_kubeconfig_says_where_it_looked(monkeypatch, tmp_path):
     monkeypatch.setenv("LABKIT_LAB", "cluster")
-    with pytest.raises(LabError, match="cluster lab is not built yet"):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(LabError, match="kubeconfig"):
         labkit.connect()
 
 
 def test_unknown_lab_kind_names_the_choices():
-    with pytest.raises(LabError, match="'local' or 'cluster'"):
+    with pytest.raises(LabError, match="'local', 'cluster' or 'replay:PATH'"):
         labkit.connect("kind")
 
 
