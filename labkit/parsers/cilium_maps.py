@@ -16,7 +16,7 @@ import pandas as pd
 
 from labkit.parsers._registry import parser
 from labkit.parsers._text import fail, frame, lines, load_json
-from labkit.parsers.cilium_endpoints import reserved_identity, split_prefix
+from labkit.parsers.cilium_endpoints import RESERVED_IDENTITIES, reserved_identity, split_prefix
 
 __all__ = [
     "bpf_endpoint_list",
@@ -33,6 +33,7 @@ __all__ = [
     "map_get_lxc",
     "map_get_lxc_json",
     "bpf_policy_get",
+    "bpf_policy_get_json",
 ]
 
 # `name=value` fields of a map value string (values end at a space; a comma may follow).
@@ -591,4 +592,101 @@ def bpf_policy_get(output: str) -> pd.DataFrame:
     for row in rows:
         if row.get("identity") is None:
             row["identity"] = reserved_identity(row["labels"])
+    return frame(rows, _POLICY_COLUMNS)
+
+
+# Protocol numbers as cilium-dbg names them (u8proto), auth types as policy.AuthType names them.
+_PROTOCOLS = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6", 132: "SCTP"}
+_AUTH_TYPES = {0: "disabled", 1: "spire", 2: "test-always-fail"}
+_RESERVED_LABELS = {number: f"reserved:{name}" for name, number in RESERVED_IDENTITIES.items()}
+_STATIC_PREFIX_BITS = 40  # PolicyKey bits before protocol and port in the LPM key
+_STAT_NOT_AVAILABLE = 2**64 - 1
+
+
+def _network_order(value: int) -> int:
+    """A 16-bit number stored in network byte order, as the host reads it (80 -> 20480)."""
+    return ((value & 0xFF) << 8) | (value >> 8 & 0xFF)
+
+
+def _policy_json_row(entry: object, endpoint: int | None) -> dict:
+    """One PolicyEntryDump: the value's fields at top level, the PolicyKey in ``Key``."""
+    key = entry.get("Key") if isinstance(entry, dict) else None
+    if not isinstance(key, dict):
+        raise fail(f"expected a policy map entry with a \"Key\" object, found {entry!r:.60}")
+
+    def num(where: dict, *names: str) -> int | None:
+        for name in names:
+            value = where.get(name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise fail(f"{name} should be a number, found {value!r:.40}")
+            return value
+        return None
+
+    identity = num(key, "Identity")
+    protocol_number = num(key, "Nexthdr") or 0
+    port = _network_order(num(key, "DestPortNetwork", "DestPort") or 0)
+    lpm = num(key, "Prefixlen")
+    prefix = lpm - _STATIC_PREFIX_BITS if lpm else None
+    port_end = None
+    if prefix is not None and 8 < prefix < 24:  # a port range: the low bits are wildcards
+        port_end = port + (0xFFFF >> (prefix - 8))
+    elif prefix is not None and prefix <= 8:
+        port = 0
+    flags = num(entry, "Flags") or 0
+    if "Deny" in entry:  # Cilium 1.9-1.12 kept the deny bit in its own field
+        flags |= 1 if entry["Deny"] else 0
+    proxy = _network_order(num(entry, "ProxyPortNetwork", "ProxyPort") or 0)
+    auth = num(entry, "AuthRequirement", "AuthType")
+    stats = {name: num(entry, title) for name, title in (("bytes", "Bytes"),
+                                                          ("packets", "Packets"))}
+    return {
+        "endpoint_id": endpoint,
+        "policy": "Deny" if flags & 1 else "Allow",
+        "direction": {0: "Ingress", 1: "Egress"}.get(num(key, "TrafficDirection") or 0),
+        "identity": identity,
+        "labels": [_RESERVED_LABELS[identity]] if identity in _RESERVED_LABELS else [],
+        "port": port or None,
+        "port_end": port_end,
+        "protocol": _PROTOCOLS.get(protocol_number, str(protocol_number))
+        if protocol_number else None,
+        "proxy_port": proxy or None,
+        "auth_type": None if auth is None else _AUTH_TYPES.get(
+            auth & 0x7F, f"Unknown-auth-type-{auth & 0x7F}"),
+        **{k: None if v == _STAT_NOT_AVAILABLE else v for k, v in stats.items()},
+        "prefix": prefix,
+        "cookie": num(entry, "Cookie"),
+    }
+
+
+@parser("cilium bpf policy get", form="json")
+def bpf_policy_get_json(output: str) -> pd.DataFrame:
+    """``cilium bpf policy get <id> -o json`` / ``--all -o json``: raw policy map entries.
+
+    cilium-dbg marshals the Go structs as they sit in the BPF map (PolicyEntryDump: value
+    fields, and the PolicyKey under ``Key``); ``--all`` wraps each map as ``{"EndpointID",
+    "Path", "Content": [...]}`` (1.14+). Ports are stored in network byte order (port 80
+    reads 20480), so ``port`` and ``proxy_port`` are converted to the numbers the text
+    table prints. Same columns as :func:`bpf_policy_get`: ``identity`` is always the
+    number (the JSON has no labels; ``labels`` holds ``reserved:NAME`` for reserved
+    identities, else is empty), ``prefix`` is the protocol+port prefix length (LPM policy
+    maps, 1.16+), ``port_end`` the end of a port range, ``auth_type`` the auth type's name;
+    ``bytes``/``packets`` are empty where the map has no statistics.
+    """
+    data = load_json(output)
+    items = data if isinstance(data, list) else [data]
+    rows = []
+    for item in items:
+        if isinstance(item, dict) and "Content" in item:
+            endpoint = str(item.get("EndpointID", "")).lstrip("0")
+            if endpoint and not endpoint.isdigit():
+                raise fail(f"EndpointID {item.get('EndpointID')!r} is not a number")
+            content = item["Content"] or []
+            if not isinstance(content, list):
+                raise fail("expected \"Content\" to be a list of policy map entries")
+            rows += [_policy_json_row(e, int(endpoint) if endpoint else None)
+                     for e in content]
+        else:
+            rows.append(_policy_json_row(item, None))
     return frame(rows, _POLICY_COLUMNS)

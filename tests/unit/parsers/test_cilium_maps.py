@@ -12,6 +12,7 @@ from labkit.parsers import (
     bpf_ipcache_list,
     bpf_ipcache_list_json,
     bpf_policy_get,
+    bpf_policy_get_json,
     map_get,
     map_get_ipcache,
     map_get_lxc,
@@ -324,3 +325,55 @@ def test_bpf_policy_get_errors_and_empty():
 def _cmd_text(relpath: str) -> tuple[str, str]:
     out = real(relpath)
     return out.command, out.text
+
+
+# --- cilium bpf policy get -o json -----------------------------------------------------
+# No real JSON sample was found: the fixtures are invented from cilium-dbg's source
+# (bpf_policy_get.go prints the raw PolicyEntryDump structs; --all wraps them as in
+# PR cilium/cilium#25389); see their `#!` headers.
+
+POLICY_JSON = load(INVENTED / "cilium-bpf-policy-get.json")
+POLICY_ALL_JSON = load(INVENTED / "cilium-bpf-policy-get-all.json")
+
+
+def test_bpf_policy_get_json_converts_network_byte_order_ports():
+    df = parse(POLICY_JSON.command, POLICY_JSON.text)
+    assert df.attrs["parser"] == "bpf_policy_get_json"
+    assert list(df.columns) == list(bpf_policy_get("").columns)
+    proxied = df[df["identity"] == 6608].iloc[0]
+    assert (proxied["port"], proxied["protocol"], proxied["proxy_port"]) == (80, "TCP", 15001)
+    assert (proxied["bytes"], proxied["packets"], proxied["cookie"]) == (1480, 12, 7)
+    dns = df.iloc[3]
+    assert (dns["direction"], dns["port"], dns["protocol"], dns["prefix"]) == (
+        "Egress", 53, "UDP", 24)
+
+
+def test_bpf_policy_get_json_deny_wildcards_ranges_and_reserved_labels():
+    df = bpf_policy_get_json(POLICY_JSON.text)
+    deny = df.iloc[0]
+    assert (deny["policy"], deny["identity"], deny["labels"], deny["port"]) == (
+        "Deny", 2, ["reserved:world"], 443)
+    host = df.iloc[1]
+    assert pd.isna(host["port"]) and host["protocol"] is None and host["prefix"] == 0
+    assert (df.iloc[4]["port"], df.iloc[4]["port_end"]) == (8080, 8095)
+    assert df.iloc[2]["labels"] == [] and df["auth_type"].eq("disabled").all()
+
+
+def test_bpf_policy_get_all_json_assigns_endpoint_ids():
+    df = parse(POLICY_ALL_JSON.command, POLICY_ALL_JSON.text)
+    assert df["endpoint_id"].tolist() == [35, 35, 38]
+    l7 = df.iloc[1]
+    assert (l7["identity"], l7["port"], l7["proxy_port"], l7["bytes"]) == (20445, 80, 13210, 702)
+    assert df["prefix"].isna().all()  # hash policy maps (before 1.16) have no prefix
+
+
+def test_bpf_policy_get_json_errors_and_empty():
+    with pytest.raises(labkit.ParseError, match="Key"):
+        bpf_policy_get_json('[{"Packets": 1}]')
+    with pytest.raises(labkit.ParseError, match="Identity"):
+        bpf_policy_get_json('[{"Key": {"Identity": "x"}}]')
+    with pytest.raises(labkit.ParseError) as e:
+        bpf_policy_get_json('[\n{"Key": {}},\n oops\n]')
+    assert e.value.line_number == 3
+    assert len(bpf_policy_get_json("")) == 0
+    assert len(bpf_policy_get_json("[]")) == 0
