@@ -10,6 +10,7 @@ line that is not an entry at all raises :class:`labkit.ParseError`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import pandas as pd
@@ -17,7 +18,8 @@ import pandas as pd
 from labkit.parsers._registry import parser
 from labkit.parsers._text import fail, frame, lines, load_json
 
-__all__ = ["bpf_ct_list", "bpf_ct_list_json", "bpf_nat_list", "bpf_ipmasq_list"]
+__all__ = ["bpf_ct_list", "bpf_ct_list_json", "bpf_nat_list", "bpf_nat_list_json",
+           "bpf_ipmasq_list"]
 
 _EMPTY_MESSAGES = re.compile(r"^\s*No entries found\.?\s*$")
 
@@ -177,11 +179,106 @@ def bpf_ct_list(output: str) -> pd.DataFrame:
     return frame(rows, _CT_COLUMNS)
 
 
+def _json_address(value: object) -> str:
+    """A ``types.IPv4``/``types.IPv6`` as Go marshals a byte array (``[10, 0, 0, 1]``)."""
+    if isinstance(value, str):
+        return value
+    if (isinstance(value, list) and len(value) in (4, 16)
+            and all(isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 255
+                    for b in value)):
+        return str(ipaddress.ip_address(bytes(value)))
+    raise fail(f"expected an address as a list of 4 or 16 bytes, found {value!r:.60}")
+
+
+def _json_int(where: dict, name: str) -> int | None:
+    value = where.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise fail(f"{name} should be a number, found {value!r:.40}")
+    return value
+
+
+def _network_order(value: int | None) -> int | None:
+    """A 16-bit number stored in network byte order, as the host reads it (80 -> 20480)."""
+    return None if value is None else ((value & 0xFF) << 8) | (value >> 8 & 0xFF)
+
+
+# TUPLE_F_* bits of a key's Flags (pkg/tuple): IN, RELATED, SERVICE (none set = OUT).
+_TUPLE_IN, _TUPLE_RELATED, _TUPLE_SERVICE = 1, 2, 4
+_PROTOCOL_NUMBERS = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPV6", 132: "SCTP"}
+_KEY_FIELDS = {"DestAddr", "SourceAddr", "DestPort", "SourcePort", "NextHeader", "Flags"}
+
+
+def _json_records(output: str, what: str) -> list[tuple[dict, dict]]:
+    """The ``[{"Key": {...}, "Value": {...}}]`` records cilium-dbg prints for a map."""
+    data = load_json(output)
+    records = data if isinstance(data, list) else [data]
+    pairs = []
+    for record in records:
+        key = record.get("Key") if isinstance(record, dict) else None
+        value = record.get("Value") if isinstance(record, dict) else None
+        if not isinstance(key, dict) or not isinstance(value, dict):
+            raise fail(f"expected {what} records {{\"Key\": {{...}}, \"Value\": {{...}}}}, "
+                       f"found {record!r:.60}")
+        pairs.append((key, value))
+    return pairs
+
+
+def _json_tuple(key: dict, reverse: bool) -> dict:
+    """The tuple columns from a raw TupleKey (ports in network byte order). The CT dump
+    prints the key's addresses swapped (``reverse``; cilium/cilium#5848), the NAT dump not."""
+    protocol = _json_int(key, "NextHeader") or 0
+    flags = _json_int(key, "Flags") or 0
+    source, dest = _json_address(key.get("SourceAddr")), _json_address(key.get("DestAddr"))
+    if reverse:
+        source, dest = dest, source
+    direction = "SVC" if flags & _TUPLE_SERVICE else "IN" if flags & _TUPLE_IN else "OUT"
+    return {
+        "protocol": _PROTOCOL_NUMBERS.get(protocol, str(protocol)),
+        "direction": direction,
+        "src_ip": source,
+        "src_port": _network_order(_json_int(key, "SourcePort")),
+        "dst_ip": dest,
+        "dst_port": _network_order(_json_int(key, "DestPort")),
+        "related": bool(flags & _TUPLE_RELATED),
+    }
+
+
+# CtEntry fields (Go names) -> columns; RevNAT is in network byte order.
+_CT_JSON_FIELDS = {
+    "Lifetime": "expires",
+    "Packets": "packets",
+    "Bytes": "bytes",
+    "RxPackets": "rx_packets",
+    "RxBytes": "rx_bytes",
+    "TxPackets": "tx_packets",
+    "TxBytes": "tx_bytes",
+    "RxFlagsSeen": "rx_flags_seen",
+    "LastRxReport": "last_rx_report",
+    "TxFlagsSeen": "tx_flags_seen",
+    "LastTxReport": "last_tx_report",
+    "Flags": "flags",
+    "RevNAT": "rev_nat",
+    "SourceSecurityID": "source_security_id",
+    "BackendID": "backend_id",
+    "IfIndex": "if_index",
+}
+# CtEntry flag bits whose names have not changed since Cilium 1.6 (pkg/maps/ctmap).
+_CT_FLAG_NAMES = ("RxClosing", "TxClosing", "Nat64", "LBLoopback", "SeenNonSyn", "NodePort",
+                  "ProxyRedirect")
+
+
 @parser("cilium bpf ct list", form="json")
 def bpf_ct_list_json(output: str) -> pd.DataFrame:
-    """`cilium bpf ct list global -o json`: labkit reads only the text table. Cilium 1.0
-    printed the map's metadata (MapType, KeySize, ...) instead of its entries for ``-o json``
-    (cilium/cilium#2976); that output raises a ParseError saying so, as does any other JSON.
+    """`cilium bpf ct list global -o json`: the CT entries as raw Go structs (modern Cilium,
+    ``CtMapRecord``: ``{"Key": TupleKey, "Value": CtEntry}``). Addresses are byte lists and
+    ports and RevNAT are in network byte order as stored in the BPF map; they are converted
+    to the numbers the text prints, and the key's addresses are swapped as the text dump
+    swaps them. Same columns as :func:`bpf_ct_list`: ``flag_names`` names the bits that are
+    stable across versions (RxClosing .. ProxyRedirect; all bits stay in ``flags``), other
+    value fields go to ``extra``. Cilium 1.0 printed the maps' metadata (MapType, KeySize,
+    ...) instead of entries (cilium/cilium#2976); that output raises a ParseError saying so.
     """
     data = load_json(output)
     items = data if isinstance(data, list) else [data]
@@ -189,8 +286,24 @@ def bpf_ct_list_json(output: str) -> pd.DataFrame:
         raise fail("this JSON describes the conntrack maps (MapType, KeySize, MaxEntries), "
                    "not their entries: Cilium 1.0 printed map metadata for `-o json` "
                    "(cilium/cilium#2976); run `cilium bpf ct list global` without -o json")
-    raise fail("labkit reads the text form of `cilium bpf ct list` only; run it without "
-               "-o json")
+    rows = []
+    for key, value in _json_records(output, "conntrack"):
+        row = _json_tuple(key, reverse=True)
+        extra = {}
+        for name in value:
+            column = _CT_JSON_FIELDS.get(name)
+            if column:
+                row[column] = _json_int(value, name)
+            elif not name.startswith(("Pad", "_")):
+                extra[name] = value[name]
+        if row.get("rev_nat") is not None:
+            row["rev_nat"] = _network_order(row["rev_nat"])
+        if row.get("flags") is not None:
+            row["flag_names"] = [n for bit, n in enumerate(_CT_FLAG_NAMES)
+                                 if row["flags"] & (1 << bit)]
+        row["extra"] = extra
+        rows.append(row)
+    return frame(rows, _CT_COLUMNS)
 
 
 # ---------------------------------------------------------------------------------------
@@ -244,6 +357,33 @@ def bpf_nat_list(output: str) -> pd.DataFrame:
         rows.append({**row, "xlate": x.group("which"), "xlate_ip": addr[0],
                      "xlate_port": addr[1],
                      "created": int(created.group("sec")) if created else None, **fields})
+    return frame(rows, _NAT_COLUMNS)
+
+
+@parser("cilium bpf nat list", form="json")
+def bpf_nat_list_json(output: str) -> pd.DataFrame:
+    """`cilium bpf nat list -o json`: the NAT entries as raw Go structs (``NatMapRecord``:
+    ``{"Key": TupleKey, "Value": NatEntry}``), addresses as byte lists and ports in network
+    byte order, converted here. Same columns as :func:`bpf_nat_list`, except ``created``:
+    the JSON holds the creation time as a raw kernel clock value (ktime or jiffies), not
+    "seconds ago", so it is kept in ``extra`` as ``Created`` and ``created`` stays empty.
+    """
+    rows = []
+    for key, value in _json_records(output, "NAT"):
+        row = _json_tuple(key, reverse=False)
+        del row["related"]
+        row["xlate"] = "DST" if row["direction"] == "IN" else "SRC"
+        row["xlate_ip"] = _json_address(value.get("Addr"))
+        row["xlate_port"] = _network_order(_json_int(value, "Port"))
+        extra = {}
+        for name in value:
+            if name in ("NeedsCT", "HostLocal"):
+                flag = _json_int(value, name)
+                row["needs_ct" if name == "NeedsCT" else "host_local"] = bool(flag)
+            elif name not in ("Addr", "Port") and not name.startswith(("Pad", "_")):
+                extra[name] = value[name]
+        row["extra"] = extra
+        rows.append(row)
     return frame(rows, _NAT_COLUMNS)
 
 

@@ -6,8 +6,14 @@ import pytest
 
 import labkit
 from labkit import ParseError
-from labkit.parsers import bpf_ct_list, bpf_ipmasq_list, bpf_nat_list
-from tests.outputs import real, real_ids
+from labkit.parsers import (
+    bpf_ct_list,
+    bpf_ct_list_json,
+    bpf_ipmasq_list,
+    bpf_nat_list,
+    bpf_nat_list_json,
+)
+from tests.outputs import ROOT, load, real, real_ids
 
 # --- cilium bpf ct list ----------------------------------------------------------------
 
@@ -151,3 +157,66 @@ def test_bpf_ipmasq_list_grep_ipv6_and_bad_line():
         bpf_ipmasq_list("IP PREFIX/ADDRESS\n10.0.0.0/8\nnot a prefix\n")
     assert err.value.line_number == 3
     assert list(bpf_ipmasq_list("").columns) == ["cidr", "ip", "prefix_len"]
+
+
+# --- -o json (modern Cilium) -------------------------------------------------------------
+# Modern cilium-dbg prints the entries themselves as raw Go structs (CtMapRecord /
+# NatMapRecord). No real sample was found: the fixtures are invented from the source
+# (bpf_ct_list.go, bpf_nat_list.go, pkg/tuple, pkg/maps/ctmap, pkg/maps/nat); see headers.
+
+CT_JSON = load(ROOT / "tests/fixtures/invented/cilium-bpf-ct-list-global.json")
+NAT_JSON = load(ROOT / "tests/fixtures/invented/cilium-bpf-nat-list.json")
+
+
+def test_bpf_ct_list_json_reads_entries_with_host_order_ports_and_swapped_key():
+    df = labkit.parse(CT_JSON.command, CT_JSON.text)
+    assert df.attrs["parser"] == "bpf_ct_list_json"
+    assert list(df.columns) == list(bpf_ct_list("").columns)
+    out = df.iloc[0]
+    assert (out["protocol"], out["direction"], out["src_ip"], out["src_port"]) == (
+        "TCP", "OUT", "172.19.0.2", 57716)
+    assert (out["dst_ip"], out["dst_port"], out["expires"], out["packets"]) == (
+        "10.244.1.1", 8080, 319511, 5)
+    assert out["flag_names"] == ["RxClosing", "TxClosing", "SeenNonSyn"]
+    svc = df.iloc[1]
+    assert (svc["direction"], svc["rev_nat"], svc["backend_id"]) == ("SVC", 7, 98)
+
+
+def test_bpf_ct_list_json_older_rx_tx_counters_and_ipv6():
+    row = bpf_ct_list_json(CT_JSON.text).iloc[2]
+    assert (row["protocol"], row["direction"], row["src_ip"], row["dst_port"]) == (
+        "UDP", "IN", "fd00:10:244::5", 443)
+    assert (row["rx_packets"], row["tx_bytes"], row["rev_nat"]) == (1, 2048, 27)
+    assert row["source_security_id"] == 6789 and row["extra"] == {}
+
+
+def test_bpf_ct_list_json_errors_and_empty():
+    with pytest.raises(ParseError, match="Key"):
+        bpf_ct_list_json('[{"Value": {}}]')
+    with pytest.raises(ParseError, match="4 or 16 bytes"):
+        bpf_ct_list_json('[{"Key": {"SourceAddr": [1, 2], "DestAddr": [1, 2, 3, 4]}, '
+                         '"Value": {}}]')
+    assert len(bpf_ct_list_json("[]")) == 0 and len(bpf_ct_list_json("")) == 0
+
+
+def test_bpf_nat_list_json_reads_translations():
+    df = labkit.parse(NAT_JSON.command, NAT_JSON.text)
+    assert list(df.columns) == list(bpf_nat_list("").columns)
+    out, back, v6 = df.iloc[0], df.iloc[1], df.iloc[2]
+    assert (out["direction"], out["src_ip"], out["src_port"], out["dst_port"]) == (
+        "OUT", "10.0.1.23", 41234, 443)
+    assert (out["xlate"], out["xlate_ip"], out["xlate_port"]) == ("SRC", "192.168.1.11", 41234)
+    assert (back["direction"], back["xlate"], back["xlate_ip"]) == ("IN", "DST", "10.0.1.23")
+    assert not out["needs_ct"]
+    assert v6["host_local"] and v6["xlate_ip"] == "2001:db8::100"
+    assert df["created"].isna().all() and out["extra"] == {"Created": 1234567}
+
+
+def test_bpf_nat_list_json_errors_and_empty():
+    with pytest.raises(ParseError, match="NextHeader|number"):
+        bpf_nat_list_json('[{"Key": {"NextHeader": "tcp", "SourceAddr": [1, 2, 3, 4], '
+                          '"DestAddr": [1, 2, 3, 4]}, "Value": {}}]')
+    with pytest.raises(ParseError) as e:
+        bpf_nat_list_json('[\n  {"Key": }\n]')
+    assert e.value.line_number == 2
+    assert len(bpf_nat_list_json("[]")) == 0
