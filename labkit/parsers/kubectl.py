@@ -14,9 +14,10 @@ import re
 from collections.abc import Callable
 
 import pandas as pd
+import yaml
 
 from labkit.parsers._registry import parser
-from labkit.parsers._text import fail, frame, lines
+from labkit.parsers._text import fail, frame, lines, load_json
 
 __all__ = [
     "kubectl_get",
@@ -26,6 +27,10 @@ __all__ = [
     "kubectl_get_endpoints",
     "kubectl_get_ciliumnodes",
     "kubectl_get_ciliumendpoints",
+    "kubectl_get_nodes_json",
+    "kubectl_get_pods_json",
+    "kubectl_get_services_json",
+    "kubectl_get_endpoints_json",
 ]
 
 _CELLS = re.compile(r"\s{2,}")
@@ -328,3 +333,236 @@ def kubectl_get(output: str) -> pd.DataFrame:
         _kind_name(row)
         rows.append(row)
     return _finish(rows, {"kind": "str", "namespace": "str", "name": "str"})
+
+
+# ---------------------------------------------------------------------------------------------
+# -o json / -o yaml: the API objects themselves (a List with items, or one object)
+
+_TIME_COLUMN = {"created": "time"}
+
+
+def _objects(output: str, kind: str) -> list[dict]:
+    """The objects of one kind in ``kubectl get -o json`` (or YAML) output: a ``List``'s
+    ``items``, or a single object."""
+    text = output.strip()
+    if text and not text.startswith(("{", "[")):
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            number = mark.line + 1 if mark is not None else None
+            all_lines = output.splitlines()
+            line = all_lines[number - 1] if number and number <= len(all_lines) else None
+            raise fail("neither JSON nor YAML", number, line) from None
+    else:
+        data = load_json(output)
+    if data in ([], None):
+        return []
+    items = data.get("items") if isinstance(data, dict) and "items" in data else [data]
+    if not isinstance(items, list):
+        raise fail("expected a List whose \"items\" is a list")
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("metadata"), dict):
+            raise fail(f"expected Kubernetes API objects with \"metadata\", found {item!r:.60}")
+        if item.get("kind", kind) != kind:
+            raise fail(f"expected {kind} objects, found a {item.get('kind')!r}")
+    return items
+
+
+def _get(obj: object, *path: str, default=None):
+    """obj[path[0]][path[1]]..., or ``default`` where a level is missing or not a mapping."""
+    for key in path:
+        if not isinstance(obj, dict) or key not in obj:
+            return default
+        obj = obj[key]
+    return obj
+
+
+def _list(obj: object, *path: str) -> list:
+    value = _get(obj, *path, default=[])
+    if not isinstance(value, list):
+        raise fail(f"{'.'.join(path)} should be a list, found {value!r:.40}")
+    return [v for v in value if isinstance(v, dict)]
+
+
+def _meta(item: dict) -> dict:
+    created = _get(item, "metadata", "creationTimestamp")
+    if created is not None and not isinstance(created, str):
+        created = str(created)  # YAML reads an unquoted timestamp as a datetime
+    if created:
+        try:
+            pd.Timestamp(created)
+        except ValueError:
+            raise fail(f"creationTimestamp {created!r} is not a time") from None
+    return {"namespace": _get(item, "metadata", "namespace"),
+            "name": _get(item, "metadata", "name"), "created": created}
+
+
+def _number(value: object, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise fail(f"{what} should be a number, found {value!r:.40}")
+    return value
+
+
+@parser("kubectl get nodes", "kubectl get node", "kubectl get no", form="json")
+def kubectl_get_nodes_json(output: str) -> pd.DataFrame:
+    """``kubectl get nodes -o json`` (or ``-o yaml``): the Node objects, one row per node.
+
+    Same columns as :func:`kubectl_get_nodes`, computed as kubectl's printer does: ``status``
+    from the Ready condition (``,SchedulingDisabled`` when cordoned), ``roles`` from the
+    ``node-role.kubernetes.io/*`` labels, ``internal_ip``/``external_ip`` (first address of
+    that type), ``os_image``, ``kernel_version``, ``container_runtime`` and ``version``
+    from ``status.nodeInfo``. ``age`` is relative to the moment kubectl ran, so it is empty;
+    ``created`` (an extra column) holds the creation time.
+    """
+    rows = []
+    for item in _objects(output, "Node"):
+        ready = [c.get("status") for c in _list(item, "status", "conditions")
+                 if c.get("type") == "Ready"]
+        status = {"True": "Ready"}.get(ready[0], "NotReady") if ready else "Unknown"
+        if _get(item, "spec", "unschedulable"):
+            status += ",SchedulingDisabled"
+        labels = _get(item, "metadata", "labels", default={}) or {}
+        roles = sorted(k.split("/", 1)[1] for k in labels
+                       if k.startswith("node-role.kubernetes.io/") and "/" in k)
+        roles += [] if roles or "kubernetes.io/role" not in labels else [
+            labels["kubernetes.io/role"]]
+        addresses = {}
+        for a in _list(item, "status", "addresses"):
+            addresses.setdefault(a.get("type"), a.get("address"))
+        info = _get(item, "status", "nodeInfo", default={}) or {}
+        rows.append({**_meta(item), "status": status, "roles": ",".join(roles) or None,
+                     "version": _get(info, "kubeletVersion"),
+                     "internal_ip": addresses.get("InternalIP"),
+                     "external_ip": addresses.get("ExternalIP"),
+                     "os_image": _get(info, "osImage"),
+                     "kernel_version": _get(info, "kernelVersion"),
+                     "container_runtime": _get(info, "containerRuntimeVersion")})
+    return frame(rows, {**NODE_COLUMNS, **_TIME_COLUMN})
+
+
+def _pod_status(item: dict) -> str | None:
+    """The STATUS kubectl prints: the reason of the last container that is not running,
+    else the pod's reason or phase; ``Terminating`` once deletion started."""
+    reason = _get(item, "status", "reason") or _get(item, "status", "phase")
+    for c in reversed(_list(item, "status", "containerStatuses")):
+        waiting = _get(c, "state", "waiting")
+        terminated = _get(c, "state", "terminated")
+        if isinstance(waiting, dict) and waiting.get("reason"):
+            reason = waiting["reason"]
+        elif isinstance(terminated, dict):
+            if terminated.get("reason"):
+                reason = terminated["reason"]
+            elif terminated.get("signal"):
+                reason = f"Signal:{terminated['signal']}"
+            else:
+                reason = f"ExitCode:{terminated.get('exitCode')}"
+    if _get(item, "metadata", "deletionTimestamp") and reason != "NodeLost":
+        reason = "Terminating"
+    return reason
+
+
+@parser("kubectl get pods", "kubectl get pod", "kubectl get po", form="json")
+def kubectl_get_pods_json(output: str) -> pd.DataFrame:
+    """``kubectl get pods -o json`` (or ``-o yaml``): the Pod objects, one row per pod.
+
+    Same columns as :func:`kubectl_get_pods`: ``ready`` (``1/2``: ready containers of all
+    containers) with ``ready_count``/``ready_total``, ``status`` as kubectl computes it
+    (the waiting/terminated reason of a container, e.g. ``CrashLoopBackOff``, else the
+    phase), ``restarts`` (sum over containers), ``ip`` (``status.podIP``), ``node``,
+    ``nominated_node``, ``readiness_gates`` (``1/1``, when the pod has gates). ``age`` and
+    ``last_restart`` are relative to when kubectl ran, so they are empty; ``created`` holds
+    the creation time.
+    """
+    rows = []
+    for item in _objects(output, "Pod"):
+        statuses = _list(item, "status", "containerStatuses")
+        total = len(_list(item, "spec", "containers"))
+        ready = sum(1 for c in statuses if c.get("ready") is True)
+        restarts = sum(_number(c.get("restartCount"), "restartCount") or 0 for c in statuses)
+        gates = [g.get("conditionType") for g in _list(item, "spec", "readinessGates")]
+        true = {c.get("type") for c in _list(item, "status", "conditions")
+                if c.get("status") == "True"}
+        rows.append({**_meta(item), "ready": f"{ready}/{total}", "ready_count": ready,
+                     "ready_total": total, "status": _pod_status(item), "restarts": restarts,
+                     "ip": _get(item, "status", "podIP"),
+                     "node": _get(item, "spec", "nodeName"),
+                     "nominated_node": _get(item, "status", "nominatedNodeName"),
+                     "readiness_gates": f"{sum(g in true for g in gates)}/{len(gates)}"
+                     if gates else None})
+    return frame(rows, {**POD_COLUMNS, **_TIME_COLUMN})
+
+
+def _service_ports(ports: list[dict]) -> str | None:
+    cells = []
+    for p in ports:
+        port = _number(p.get("port"), "port")
+        node_port = _number(p.get("nodePort"), "nodePort")
+        cells.append(f"{port}{f':{node_port}' if node_port else ''}/{p.get('protocol', 'TCP')}")
+    return ",".join(cells) or None
+
+
+@parser("kubectl get services", "kubectl get service", "kubectl get svc", form="json")
+def kubectl_get_services_json(output: str) -> pd.DataFrame:
+    """``kubectl get svc -o json`` (or ``-o yaml``): the Service objects, one row per service.
+
+    Same columns as :func:`kubectl_get_services`: ``type``, ``cluster_ip``, ``external_ip``
+    (load-balancer ingress and ``externalIPs``, ``<pending>`` for a LoadBalancer without
+    one, the DNS name of an ExternalName), ``ports`` as kubectl prints them
+    (``80:30080/TCP,443/TCP``) with the first split into ``port``, ``node_port``,
+    ``protocol``, and ``selector`` (``k=v,...``, keys sorted). ``kind`` and ``age`` stay
+    empty; ``created`` holds the creation time.
+    """
+    rows = []
+    for item in _objects(output, "Service"):
+        spec = _get(item, "spec", default={}) or {}
+        kind = spec.get("type") or "ClusterIP"
+        external = [str(i) for i in (spec.get("externalIPs") or [])]
+        external += [i.get("ip") or i.get("hostname") for i in
+                     _list(item, "status", "loadBalancer", "ingress")]
+        if kind == "ExternalName":
+            external = [spec.get("externalName")]
+        elif kind == "LoadBalancer" and not external:
+            external = ["<pending>"]
+        ports = _list(spec, "ports")
+        first = ports[0] if ports else {}
+        selector = spec.get("selector") or {}
+        if not isinstance(selector, dict):
+            raise fail("spec.selector should be a mapping of labels")
+        rows.append({**_meta(item), "type": kind, "cluster_ip": spec.get("clusterIP"),
+                     "external_ip": ",".join(e for e in external if e) or None,
+                     "ports": _service_ports(ports),
+                     "port": _number(first.get("port"), "port"),
+                     "node_port": _number(first.get("nodePort"), "nodePort"),
+                     "protocol": first.get("protocol", "TCP") if first else None,
+                     "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+                     or None})
+    return frame(rows, {**SERVICE_COLUMNS, **_TIME_COLUMN})
+
+
+@parser("kubectl get endpoints", "kubectl get ep", form="json")
+def kubectl_get_endpoints_json(output: str) -> pd.DataFrame:
+    """``kubectl get ep -o json`` (or ``-o yaml``): the Endpoints objects, one row each.
+
+    Same columns as :func:`kubectl_get_endpoints`, in kubectl's order (subset by subset,
+    port by port, the ready addresses of each): ``endpoints`` (``ip:port,...``, all of them:
+    ``more`` is 0), ``endpoint_ips`` and ``endpoint_ports`` (None for a subset without
+    ports). Addresses that are not ready (``notReadyAddresses``) are left out, as kubectl
+    leaves them out. ``kind`` and ``age`` stay empty; ``created`` holds the creation time.
+    """
+    rows = []
+    for item in _objects(output, "Endpoints"):
+        ips, ports = [], []
+        for subset in _list(item, "subsets"):
+            addresses = [str(a.get("ip")) for a in _list(subset, "addresses")]
+            numbers = [_number(p.get("port"), "port") for p in _list(subset, "ports")]
+            for number in numbers or [None]:
+                ips += addresses
+                ports += [number] * len(addresses)
+        cells = [ip if port is None else f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+                 for ip, port in zip(ips, ports, strict=True)]
+        rows.append({**_meta(item), "endpoints": ",".join(cells) or None,
+                     "endpoint_ips": ips, "endpoint_ports": ports, "more": 0})
+    return frame(rows, {**ENDPOINT_COLUMNS, **_TIME_COLUMN})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import yaml
 
 import labkit
 from labkit import ParseError
@@ -11,9 +14,13 @@ from labkit.parsers import (
     kubectl_get_ciliumendpoints,
     kubectl_get_ciliumnodes,
     kubectl_get_endpoints,
+    kubectl_get_endpoints_json,
     kubectl_get_nodes,
+    kubectl_get_nodes_json,
     kubectl_get_pods,
+    kubectl_get_pods_json,
     kubectl_get_services,
+    kubectl_get_services_json,
 )
 from tests.outputs import ROOT, load, real, real_ids, seed
 
@@ -167,3 +174,93 @@ def test_a_bad_ready_cell_raises_quoting_the_line():
     text = "NAME   READY   STATUS    RESTARTS   AGE\nweb    yes     Running   0          1m\n"
     with pytest.raises(ParseError, match=r"line 2: .*READY"):
         kubectl_get_pods(text)
+
+
+# --- -o json / -o yaml --------------------------------------------------------------------
+# Real API JSON: tests/fixtures/k8s/client-python-*-list.json (kubectl get -o json of a
+# minikube cluster, Kubernetes v1.16; provenance in the .md beside each file, read-only).
+# No real Endpoints object was found: kubectl-get-ep-o-yaml.yaml is invented (its header).
+
+K8S = ROOT / "tests" / "fixtures" / "k8s"
+
+
+def test_kubectl_get_nodes_json_real_node_list():
+    df = labkit.parse("kubectl get nodes -o json",
+                      (K8S / "client-python-node-list.json").read_text())
+    assert df.attrs["parser"] == "kubectl_get_nodes_json"
+    assert list(df.columns)[:-1] == list(kubectl_get_nodes("").columns)
+    node = df.iloc[0]
+    assert (node["name"], node["status"], node["roles"], node["version"]) == (
+        "minikube", "Ready", "master", "v1.16.0")
+    assert (node["internal_ip"], node["kernel_version"], node["container_runtime"]) == (
+        "192.168.64.3", "4.15.0", "docker://18.9.9")
+    assert str(df["created"].dtype).startswith("datetime64")
+
+
+def test_kubectl_get_pods_json_real_pod_list():
+    df = labkit.parse("kubectl get pods -A -o json",
+                      (K8S / "client-python-pod-list.json").read_text())
+    assert list(df.columns)[:-1] == list(kubectl_get_pods("").columns)
+    assert len(df) == 5 and set(df["status"]) == {"Running"}
+    curl = df[df["name"] == "curl3-748c7587cf-stfgk"].iloc[0]
+    assert (curl["ready"], curl["ready_count"], curl["restarts"], curl["ip"]) == (
+        "1/1", 1, 0, "172.17.0.6")
+    assert curl["node"] == "minikube" and df["restarts"].tolist() == [0, 2, 3, 3, 3]
+
+
+def test_kubectl_get_pods_json_status_follows_kubectl_for_waiting_containers():
+    pod = ('{"kind": "Pod", "metadata": {"name": "p", "namespace": "d"}, '
+           '"spec": {"containers": [{"name": "a"}, {"name": "b"}]}, '
+           '"status": {"phase": "Running", "containerStatuses": ['
+           '{"name": "a", "ready": true, "restartCount": 1}, '
+           '{"name": "b", "ready": false, "restartCount": 4, '
+           '"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}')
+    row = kubectl_get_pods_json(pod).iloc[0]
+    assert (row["ready"], row["status"], row["restarts"]) == ("1/2", "CrashLoopBackOff", 5)
+
+
+def test_kubectl_get_services_json_real_service_list():
+    df = labkit.parse("kubectl get svc -o json",
+                      (K8S / "client-python-service-list.json").read_text())
+    assert list(df.columns)[:-1] == list(kubectl_get_services("").columns)
+    nginx = df[df["name"] == "nginx-deployment"].iloc[0]
+    assert (nginx["type"], nginx["cluster_ip"], nginx["ports"], nginx["port"]) == (
+        "ClusterIP", "10.98.219.120", "80/TCP", 80)
+    assert nginx["selector"] == "app=nginx" and nginx["external_ip"] is None
+
+
+def test_kubectl_get_services_json_node_port_and_pending_load_balancer():
+    svc = ('{"kind": "Service", "metadata": {"name": "web"}, "spec": {"type": "LoadBalancer",'
+           ' "clusterIP": "10.96.5.5", "ports": [{"port": 80, "nodePort": 30080}, '
+           '{"port": 443, "nodePort": 30443, "protocol": "TCP"}]}}')
+    row = kubectl_get_services_json(svc).iloc[0]
+    assert (row["ports"], row["node_port"], row["external_ip"]) == (
+        "80:30080/TCP,443:30443/TCP", 30080, "<pending>")
+
+
+def test_kubectl_get_endpoints_yaml_in_kubectl_order():
+    out = load(INVENTED / "kubectl-get-ep-o-yaml.yaml")
+    df = kubectl_get_endpoints_json(out.text)
+    assert list(df.columns)[:-1] == list(kubectl_get_endpoints("").columns)
+    echo = df.iloc[0]
+    assert echo["endpoints"] == (
+        "172.16.2.157:80,172.16.1.234:80,172.16.2.157:443,172.16.1.234:443")
+    assert echo["endpoint_ports"] == [80, 80, 443, 443]
+    assert "172.16.1.99" not in echo["endpoint_ips"]  # not ready: kubectl leaves it out
+    assert df.iloc[1]["endpoint_ips"] == ["fd00:10:244::5"] and df.iloc[2]["endpoints"] is None
+    as_json = labkit.parse("kubectl get ep -o json", json.dumps(yaml.safe_load(out.text)))
+    assert as_json["endpoints"].tolist() == df["endpoints"].tolist()
+
+
+def test_kubectl_json_errors_and_empty():
+    with pytest.raises(ParseError, match="Pod objects"):
+        kubectl_get_pods_json('{"kind": "Service", "metadata": {}}')
+    with pytest.raises(ParseError, match="metadata"):
+        kubectl_get_nodes_json('{"items": [1]}')
+    with pytest.raises(ParseError) as e:
+        kubectl_get_services_json('{\n  "items": [\n    oops\n  ]\n}')
+    assert e.value.line_number == 3
+    with pytest.raises(ParseError):
+        kubectl_get_pods_json("items: [\n  - a: b\n  c\n")
+    empty = kubectl_get_endpoints_json('{"kind": "List", "items": []}')
+    assert len(empty) == 0 and "endpoint_ips" in empty.columns
