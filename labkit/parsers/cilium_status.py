@@ -21,7 +21,8 @@ import pandas as pd
 from labkit.parsers._registry import parser
 from labkit.parsers._text import fail, frame, lines, load_json
 
-__all__ = ["cilium_status", "cilium_status_json", "config_view", "hubble_status"]
+__all__ = ["cilium_status", "cilium_status_json", "config_view", "hubble_status",
+           "hubble_status_json"]
 
 STATUS_COLUMNS = {"section": "str", "key": "str", "value": "str"}
 CONFIG_COLUMNS = {"key": "str", "value": "str"}
@@ -415,3 +416,69 @@ def hubble_status(output: str) -> pd.DataFrame:
         if m.group("via"):
             rows.append({"section": "", "key": f"{last} via", "value": m.group("via")})
     return frame(rows, STATUS_COLUMNS)
+
+
+def _status_number(data: dict, *names: str) -> int | None:
+    """A ServerStatusResponse field by its proto or JSON name; uint64 fields come as strings
+    (protojson), UInt32Value wrappers as plain numbers (or ``{"value": N}``)."""
+    for name in names:
+        if name not in data:
+            continue
+        value = data[name]
+        if isinstance(value, dict) and set(value) <= {"value"}:
+            value = value.get("value", 0)
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail(f"{name} should be a number, found {value!r:.40}")
+        return value
+    return None
+
+
+@parser("hubble status", form="json")
+def hubble_status_json(output: str) -> pd.DataFrame:
+    """``hubble status -o json`` (hubble CLI 0.11+): the ServerStatusResponse of the Hubble
+    server or Relay, without the healthcheck line (JSON output leaves it out).
+
+    Same ``section, key, value`` rows as :func:`hubble_status`, worded as its compact output
+    is: ``Current/Max Flows`` (``8,190/8,190 (100.00%)``), ``Flows/s`` (the server's
+    ``flows_rate``, else seen flows over uptime), ``Connected Nodes`` (``2/3``) and
+    ``Unavailable Nodes`` with a row per listed node; plus ``Seen Flows``, ``Uptime ns`` and
+    ``Version`` where present.
+    """
+    data = load_json(output)
+    if data == []:
+        return frame([], STATUS_COLUMNS)
+    if not isinstance(data, dict):
+        raise fail("expected one ServerStatusResponse object ({\"num_flows\": ...})")
+    num = _status_number(data, "num_flows", "numFlows") or 0
+    most = _status_number(data, "max_flows", "maxFlows") or 0
+    seen = _status_number(data, "seen_flows", "seenFlows")
+    uptime = _status_number(data, "uptime_ns", "uptimeNs")
+    connected = _status_number(data, "num_connected_nodes", "numConnectedNodes")
+    unavailable = _status_number(data, "num_unavailable_nodes", "numUnavailableNodes")
+    rate = data.get("flows_rate", data.get("flowsRate"))
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)):
+        raise fail(f"flows_rate should be a number, found {rate!r:.40}")
+    ratio = f" ({num / most * 100:.2f}%)" if most else ""
+    rows = [{"key": "Current/Max Flows", "value": f"{num:,}/{most:,}{ratio}"}]
+    if rate:
+        rows.append({"key": "Flows/s", "value": f"{rate:.2f}"})
+    else:
+        rows.append({"key": "Flows/s", "value": f"{(seen or 0) / (uptime / 1e9):.2f}"
+                     if uptime else "N/A"})
+    if connected is not None:
+        total = f"/{connected + unavailable}" if unavailable is not None else ""
+        rows.append({"key": "Connected Nodes", "value": f"{connected}{total}"})
+    if unavailable:
+        rows.append({"key": "Unavailable Nodes", "value": str(unavailable)})
+        nodes = data.get("unavailable_nodes", data.get("unavailableNodes")) or []
+        if not isinstance(nodes, list):
+            raise fail("unavailable_nodes should be a list of node names")
+        rows += [{"section": "Unavailable Nodes", "key": str(node), "value": ""}
+                 for node in sorted(map(str, nodes))]
+    for key, value in (("Seen Flows", seen), ("Uptime ns", uptime),
+                       ("Version", data.get("version"))):
+        if value is not None:
+            rows.append({"key": key, "value": str(value)})
+    return frame([{"section": "", **r} for r in rows], STATUS_COLUMNS)
