@@ -132,6 +132,8 @@ class Invocation:
         if self.program == "ip":
             return any(f in ("-j", "-json", "--json") for f in self.flags)
         out = self.value("-o", "--output")
+        if self.program == "kubectl" and out == "yaml":
+            return True  # kubectl's JSON parsers read its YAML too: the same objects
         if self.program in ("cilium", "hubble", "kubectl") and out:
             return out.startswith("json")
         return self.has("--json")

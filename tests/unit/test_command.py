@@ -87,3 +87,8 @@ def test_unbalanced_quotes_are_a_parse_error_naming_the_fix():
 def test_empty_command_is_a_parse_error():
     with pytest.raises(ParseError, match="empty"):
         read_command("   ")
+
+
+def test_kubectl_yaml_goes_to_the_parsers_that_read_objects():
+    assert read_command("kubectl get pods -o yaml").wants_json
+    assert not read_command("cilium status -o yaml").wants_json
