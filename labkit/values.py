@@ -110,8 +110,8 @@ def in_force(values: pd.DataFrame, config: pd.DataFrame) -> pd.DataFrame:
     config view``): how the lab stands against the study's install."""
     held = dict(zip(config["key"], config["value"].astype(str), strict=True))
 
-    def on_this_lab(key: str | None) -> str:
-        if key is None:
+    def on_this_lab(key: object) -> str:
+        if not isinstance(key, str):  # None, or NaN in a string column
             return "(not an agent setting)"
         return held.get(key, "(not set on this lab)")
 
