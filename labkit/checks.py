@@ -255,18 +255,19 @@ def refused(result, what: str) -> Passed:
     return Passed(f"{what}: connection refused")
 
 
-def routes_to_other_nodes(routes: pd.DataFrame, nodes: Sequence[tuple[str, str]]) -> Passed:
-    """The node has a route to each other node's pod CIDR via that node's address
-    (autoDirectNodeRoutes): ``nodes`` is (pod CIDR, node address) pairs."""
-    have = {(f"{d}/{int(p)}" if pd.notna(p) else str(d), g)
-            for d, p, g in zip(routes["dst"], routes["prefix_len"], routes["gateway"],
-                               strict=True)}
-    missing = [f"{cidr} via {ip}" for cidr, ip in nodes if (cidr, ip) not in have]
-    if missing:
-        _fail("routes to other nodes' pods are missing",
-              _listed(f"{c} via {i}" for c, i in nodes), f"missing {_listed(missing)}",
+def routes_via(routes: pd.DataFrame, gateways: Sequence[str]) -> Passed:
+    """The node routes the other nodes' pod CIDRs straight to those nodes' addresses
+    (autoDirectNodeRoutes: no tunnel, no overlay): a route via each of ``gateways``."""
+    via = {str(g): f"{d}/{int(p)}" if pd.notna(p) else str(d)
+           for d, p, g in zip(routes["dst"], routes["prefix_len"], routes["gateway"],
+                              strict=True) if pd.notna(g)}
+    missing = [g for g in gateways if g not in via]
+    if missing or not gateways:
+        _fail("no direct route to another node's pods",
+              f"a route via each of {_listed(gateways)}",
+              f"routes via {_listed(f'{g} ({d})' for g, d in via.items())}",
               "`ip route` on the node; Helm autoDirectNodeRoutes=true installs them")
-    return Passed(f"routes to {len(nodes)} other pod CIDRs via their nodes")
+    return Passed(", ".join(f"{via[g]} via {g}" for g in gateways))
 
 
 # ---- 06: programs and maps ----------------------------------------------------------------------

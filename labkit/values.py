@@ -105,6 +105,25 @@ def seed_values(path: Path = VALUES_FILE) -> pd.DataFrame:
     return table
 
 
+def helm_command(values: pd.DataFrame, version: str = "1.16.3") -> str:
+    """The ``helm install`` the seed runs, one ``--set`` per value (lists in braces)."""
+    raw = yaml.safe_load(values.attrs.get("raw") or "{}") or {}
+    flat = _flatten(raw)
+    sets = []
+    for key, value in zip(values["key"], values["value"], strict=True):
+        given = flat.get(key)
+        # helm splits a list on commas: a comma inside an item is escaped
+        text = ("{" + ",".join(str(v).replace(",", "\\,") for v in given) + "}"
+                if isinstance(given, list) else value)
+        sets.append(f"  --set {key}={_quoted(text)}")
+    return (f"helm install cilium cilium/cilium --version {version} --namespace kube-system \\\n"
+            + " \\\n".join(sets))
+
+
+def _quoted(text: str) -> str:
+    return f'"{text}"' if re.search(r"[\s;{},=]", text) else text
+
+
 def in_force(values: pd.DataFrame, config: pd.DataFrame) -> pd.DataFrame:
     """The seed's values beside what this lab's agent has for the same setting (``cilium
     config view``): how the lab stands against the study's install."""

@@ -122,6 +122,13 @@ def ipcache_of_pods(lab, node: str) -> pd.DataFrame:
                       on="ip")
 
 
+def lxc_of(lab, pod: str) -> str | None:
+    """The host side of a pod's veth: the device of the node's route to the pod's address."""
+    routes = lab.agent(node_of(lab, pod)).command("ip", "-j", "route")
+    route = route_to(routes, lab.pod_ip(pod))
+    return str(route["dev"]) if route is not None else None
+
+
 def gateway_and_lxc(lab, pod: str) -> pd.DataFrame:
     """The ARP trick of chapter 05 in one row: the pod's gateway, the MAC its neighbour table
     holds for it, and the MAC of the pod's lxc veth on the node (which has no address, and
@@ -135,10 +142,8 @@ def gateway_and_lxc(lab, pod: str) -> pd.DataFrame:
     gateway = str(default["gateway"].iloc[0])
     neigh = pod_command(lab, pod, "ip", "-j", "neigh")
     mine = neigh[neigh["ip"] == gateway]
-    tables = node_tables(lab, node)
-    route = route_to(tables["routes"], ip)
-    lxc = str(route["dev"]) if route is not None else None
-    addrs = tables["addrs"]
+    lxc = lxc_of(lab, pod)
+    addrs = lab.agent(node).command("ip", "-j", "addr")
     link = addrs[addrs["ifname"] == lxc]
     arp = proxy_arp(lab, node).set_index("interface")["proxy_arp"]
     return pd.DataFrame([{

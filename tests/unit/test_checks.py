@@ -219,14 +219,17 @@ def test_succeeded_and_refused():
         checks.refused(_result(0), "curl :8080")
 
 
-def test_routes_to_other_nodes():
+def test_routes_via():
     routes = parse("ip -j route", json.dumps([
         {"dst": "172.16.0.0/24", "gateway": "192.168.10.10", "dev": "ens5"},
-        {"dst": "172.16.2.0/24", "gateway": "192.168.10.102", "dev": "ens5"}]))
-    wanted = [("172.16.0.0/24", "192.168.10.10"), ("172.16.2.0/24", "192.168.10.102")]
-    assert checks.routes_to_other_nodes(routes, wanted)
-    with _fails("missing 172.16.2.0/24 via 192.168.10.102"):
-        checks.routes_to_other_nodes(routes[:1], wanted)
+        {"dst": "172.16.2.0/24", "gateway": "192.168.10.102", "dev": "ens5"},
+        {"dst": "192.168.10.0/24", "dev": "ens5"}]))
+    found = checks.routes_via(routes, ["192.168.10.10", "192.168.10.102"])
+    assert found == "172.16.0.0/24 via 192.168.10.10, 172.16.2.0/24 via 192.168.10.102"
+    with _fails("192.168.10.10 .172.16.0.0/24."):
+        checks.routes_via(routes[:1], ["192.168.10.10", "192.168.10.102"])
+    with _fails("no direct route"):
+        checks.routes_via(routes, [])
 
 
 # ---- 06 ---------------------------------------------------------------------------------------

@@ -59,6 +59,15 @@ def test_the_repositorys_values_explain_every_value_and_name_its_setting():
     assert table.set_index("key").loc["kubeProxyReplacement", "value"] == "true"
 
 
+def test_the_helm_command_sets_each_value_and_lists_in_braces(tmp_path):
+    path = tmp_path / "values.yaml"
+    path.write_text(TEXT)
+    command = values.helm_command(values.seed_values(path))
+    assert command.startswith("helm install cilium cilium/cilium --version 1.16.3")
+    assert "  --set k8sServiceHost=192.168.10.10 \\\n" in command
+    assert command.endswith('--set hubble.metrics.enabled="{dns,drop}"')
+
+
 def test_missing_values_file_says_where_it_was_looked_for(tmp_path):
     with pytest.raises(LabError, match="infra/cilium/values.yaml"):
         values.seed_values(tmp_path / "nothere.yaml")
