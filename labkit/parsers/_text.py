@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
+import numpy as np
 import pandas as pd
 
 from labkit.errors import ParseError
 
 # A line an author put in place of lines they left out (seed, docs): not data.
 _ELISION = re.compile(r"^\s*(\.\.\.|\[\.\.\.\]|…)\s*$")
+_ELISION_ENDS = ("...", "[...]", "…")  # how such a line ends, once trailing space is gone
 
 # Column kinds -> pandas dtypes. Ints are nullable so a missing value stays missing.
 _DTYPES = {
@@ -33,41 +35,103 @@ def lines(output: str) -> Iterator[tuple[int, str]]:
     """
     for number, line in enumerate(output.splitlines(), start=1):
         line = line.rstrip()
-        if not line.strip() or _ELISION.match(line):
+        if not line or (line.endswith(_ELISION_ENDS) and _ELISION.match(line)):
             continue
         yield number, line
 
 
 _INT64 = (-(2**63), 2**63 - 1)
+_NONE = type(None)
 
 
-def frame(rows: list[Mapping], columns: Mapping[str, str]) -> pd.DataFrame:
+def frame(rows: Iterable[Mapping | tuple], columns: Mapping[str, str]) -> pd.DataFrame:
     """A DataFrame with exactly these columns, in this order and of these kinds.
 
     ``columns`` maps a column name to a kind: int, float, str, bool, list, time, object.
-    The columns are the same whatever the rows, an empty output included.
+    The columns are the same whatever the rows, an empty output included. A row is a
+    mapping (column -> value; a key left out is an empty value) or a tuple of one value per
+    column, in the order of ``columns`` (None when empty). An int column takes ints or
+    their text (``"80"``).
     """
     # dtype=object: pandas must not turn [5, None] into floats (big ints would lose digits).
-    # A key missing from a row reads NaN here; text-like columns turn it back into None.
-    df = pd.DataFrame(list(rows), columns=list(columns), dtype=object)
-    for name, kind in columns.items():
+    # A key missing from a row reads NaN here; every kind reads NaN as empty.
+    table = pd.DataFrame(rows if isinstance(rows, list) else list(rows),
+                         columns=list(columns), dtype=object)
+    return _typed([table[name].to_numpy() for name in columns], columns, len(table))
+
+
+def frame_columns(data: Mapping[str, list | tuple], columns: Mapping[str, str]) -> pd.DataFrame:
+    """Like :func:`frame`, from whole columns: ``data`` maps a column to its values, one per
+    row (a column left out is empty). The quick way for a big output: a parser can read its
+    rows into a few lists and turn each list into a column at once."""
+    lengths = {len(values) for values in data.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+    length = lengths.pop() if lengths else 0
+    arrays = []
+    for name in columns:
+        values = data.get(name)
+        if values is None or values.count(None) == length:
+            arrays.append(np.full(length, None, dtype=object))
+        else:  # through a Series: a column of lists stays one column
+            arrays.append(pd.Series(values, dtype=object).to_numpy())
+    return _typed(arrays, columns, length)
+
+
+def _typed(arrays: list[np.ndarray], columns: Mapping[str, str], length: int) -> pd.DataFrame:
+    """The DataFrame of these object arrays (one per column), each turned into its kind."""
+    index = pd.RangeIndex(length)
+    data = {}
+    for (name, kind), values in zip(columns.items(), arrays, strict=True):
+        if kind == "int":
+            data[name] = _ints(values, name)
+            continue
+        series = pd.Series(values, dtype=object, index=index, copy=False)
         if kind in ("str", "list", "object"):
-            missing = df[name].isna()
-            if missing.any():
-                df[name] = df[name].where(~missing, None)
-        if kind == "time":
-            df[name] = pd.to_datetime(df[name], utc=True)
-        elif kind == "int":
-            values = [None if v is None or v != v else int(v) for v in df[name]]
-            too_big = next((v for v in values if v is not None and not _INT64[0] <= v <= _INT64[1]),
-                           None)
-            if too_big is not None:
-                raise ParseError(f"the number {too_big} in column {name!r} is too large for a "
-                                 "64-bit integer; is this the right command's output?")
-            df[name] = pd.array(values, dtype="Int64")
+            # NaN, NA and NaT read as None; a column of text, lists and None holds none.
+            if not set(map(type, values)) <= {str, list, _NONE}:
+                missing = series.isna()
+                if missing.any():
+                    series = series.where(~missing, None)
+        elif kind == "time":
+            series = pd.to_datetime(series, utc=True)
         else:
-            df[name] = df[name].astype(_DTYPES[kind])
-    return df
+            series = series.astype(_DTYPES[kind])
+        data[name] = series
+    return pd.DataFrame(data, index=index, columns=list(columns), copy=False)
+
+
+def _ints(values: np.ndarray, name: str) -> pd.api.extensions.ExtensionArray:
+    """A nullable Int64 array: None or NaN is missing, a number beyond int64 a ParseError."""
+    types = set(map(type, values))
+    if types == {_NONE}:
+        return pd.arrays.IntegerArray(np.zeros(len(values), dtype=np.int64),
+                                      np.ones(len(values), dtype=bool))
+    if types <= {int, str, float, _NONE}:  # the usual case: ints or their text, None, NaN
+        if types <= {int, str}:
+            missing, present = np.zeros(len(values), dtype=bool), values
+        else:
+            missing = pd.isna(values)
+            present = values[~missing]
+            if float in types and not set(map(type, present)) <= {int, str}:
+                present = None  # a float that is a number: int() it below, as ever
+        if present is not None:
+            try:
+                ints = present.astype(np.int64)  # int(value) for each value
+            except (OverflowError, ValueError):
+                pass  # the loop below names the number, or raises as int() does
+            else:
+                if present is not values:
+                    ints, filled = np.zeros(len(values), dtype=np.int64), ints
+                    ints[~missing] = filled
+                return pd.arrays.IntegerArray(ints, missing)
+    ints = [None if v is None or v != v else int(v) for v in values]
+    too_big = next((v for v in ints if v is not None and not _INT64[0] <= v <= _INT64[1]),
+                   None)
+    if too_big is not None:
+        raise ParseError(f"the number {too_big} in column {name!r} is too large for a "
+                         "64-bit integer; is this the right command's output?")
+    return pd.array(ints, dtype="Int64")
 
 
 def load_json(output: str):

@@ -194,6 +194,34 @@ _ENTRY_KEYS = {"mark", "use", "zone", "secctx", "labels"}
 _IGNORED_KEYS = {"srckey", "dstkey", "helper", "delta-time", "zone-orig", "zone-reply"}
 
 
+# The usual entry, read by one regular expression: `[NEW] ipv4 2 tcp 6 431999 ESTABLISHED
+# src= dst= sport= dport= [packets= bytes=] [UNREPLIED] src= ... [ASSURED] mark= [zone=] use=`.
+# Any other entry (more fields, other spacing) goes the word-by-word way below.
+_TUPLE = (r"src=(\S+) dst=(\S+) (?:sport=([0-9]+) dport=([0-9]+)|type=([0-9]+) "
+          r"code=([0-9]+) id=([0-9]+))(?: packets=([0-9]+) bytes=([0-9]+))?")
+_PLAIN_ENTRY = re.compile(
+    r"(?:\[(NEW|UPDATE|DESTROY)\] +)?(?:(ipv4|ipv6) +[0-9]+ +)?([a-z][a-z0-9-]*) +([0-9]+) +"
+    r"([0-9]+) +(?:([A-Z_]+) +)?" + _TUPLE + r"((?: \[[A-Z_]+\])*) " + _TUPLE
+    + r"((?: \[[A-Z_]+\])*) mark=([0-9]+)(?: zone=([0-9]+))? use=([0-9]+)")
+_COLUMN_ORDER = tuple(CONNTRACK_COLUMNS)
+
+
+def _plain_entry(m: re.Match) -> tuple:
+    """The row (in CONNTRACK_COLUMNS order) of a match of _PLAIN_ENTRY; flags as text."""
+    (event, family, protocol, number, timeout, state, src, dst, sport, dport, itype, icode,
+     iid, packets, nbytes, flags, rsrc, rdst, rsport, rdport, _, _, _, rpackets, rbytes,
+     rflags, mark, zone, use) = m.groups()
+    return (
+        event, family or ("ipv6" if ":" in src else "ipv4"), protocol, int(number),
+        int(timeout), state, src, dst, sport and int(sport), dport and int(dport),
+        itype and int(itype), icode and int(icode), iid and int(iid),
+        packets and int(packets), nbytes and int(nbytes), rsrc, rdst,
+        rsport and int(rsport), rdport and int(rdport), rpackets and int(rpackets),
+        rbytes and int(rbytes), flags + rflags, int(mark), int(use), zone and int(zone),
+        None, None,
+    )
+
+
 @parser("conntrack", flags=("-L|--dump|-E|--event|-G|--get",))
 def conntrack_list(output: str) -> pd.DataFrame:
     """``conntrack -L`` (``-L -p tcp``, ``-o extended``, ``-E`` events, ``| grep -v 2379``).
@@ -207,9 +235,16 @@ def conntrack_list(output: str) -> pd.DataFrame:
     ``use``, ``zone``, ``secctx``, ``labels``. The line ``conntrack v1.4.x (conntrack-tools): N
     flow entries have been shown.`` (stderr, often pasted with the rest) is recognised.
     """
-    rows = []
+    # A tuple per entry (a dict per entry takes twice as long for a big table), the flags as
+    # text until the end: 100,000 lists made one by one keep the garbage collector busy.
+    rows: list[tuple] = []
+    plain = _PLAIN_ENTRY.fullmatch
     for number, line in lines(output):
         text = line.strip()
+        p = plain(text)
+        if p:
+            rows.append(_plain_entry(p))
+            continue
         if _TRAILER.match(text):
             continue
         m = _ENTRY_START.match(text)
@@ -249,5 +284,9 @@ def conntrack_list(output: str) -> pd.DataFrame:
         if "src_ip" not in row:
             raise fail("a conntrack entry without src=", number, line)
         row["family"] = row["family"] or ("ipv6" if ":" in row["src_ip"] else "ipv4")
-        rows.append(row)
-    return frame(rows, CONNTRACK_COLUMNS)
+        row["flags"] = " ".join(row["flags"])
+        rows.append(tuple(map(row.get, _COLUMN_ORDER)))
+    df = frame(rows, CONNTRACK_COLUMNS)
+    df["flags"] = pd.Series([text.replace("[", " ").replace("]", " ").split()
+                             for text in df["flags"]], index=df.index, dtype=object)
+    return df
