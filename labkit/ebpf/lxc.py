@@ -19,6 +19,7 @@ import pandas as pd
 
 from labkit.ebpf import links, loader
 from labkit.ebpf.loader import DatapathError
+from labkit.nsthread import in_netns
 
 SOURCE = "bpf_lxc.c"
 PROGRAMS = {"cil_from_container": links.TCX_INGRESS, "cil_to_container": links.TCX_EGRESS}
@@ -92,9 +93,15 @@ class EndpointPrograms:
                 links.attach_tcx(self._progs[name].fd, netns, ifname, hook,
                                  link_dir / f"{ifname}_{name}")
             return mode
-        from pyroute2 import NetNS  # noqa: PLC0415 - slow import, only for this mode
+        # pyroute2 drives an asyncio loop of its own, which cannot run inside one that already
+        # runs (a Jupyter kernel's): a thread of its own, in the node's namespace, has none.
+        in_netns(netns, lambda: self._attach_clsact(netns, ifname))
+        return mode
 
-        with NetNS(str(netns)) as ns:
+    def _attach_clsact(self, netns: Path, ifname: str) -> None:
+        from pyroute2 import IPRoute  # noqa: PLC0415 - slow import, only for this mode
+
+        with IPRoute() as ns:
             found = ns.link_lookup(ifname=ifname)
             if not found:
                 raise DatapathError(f"no interface {ifname} in {netns}")
@@ -105,7 +112,6 @@ class EndpointPrograms:
                 parent = "ffff:fff2" if hook == links.TCX_INGRESS else "ffff:fff3"
                 ns.tc("replace-filter", "bpf", index, ":1", fd=self._progs[name].fd,
                       name=f"{name}-{ifname}", parent=parent, classid=1, direct_action=True)
-        return mode
 
     # --- maps the lab keeps in step -------------------------------------------------------
     def set_endpoint(self, ip: str, *, ifindex: int, endpoint_id: int, node_id: int, mac: str,
