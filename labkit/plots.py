@@ -11,13 +11,11 @@ interface, a service), the same in every picture.
 from __future__ import annotations
 
 import functools
+import io
 import ipaddress
 import math
 from collections.abc import Callable, Mapping
 
-# pyplot is imported so that, in a Jupyter kernel, the inline backend registers how to show a
-# Figure; the figures themselves are made without pyplot, so none is kept or shown twice.
-import matplotlib.pyplot  # noqa: F401
 import pandas as pd
 from cycler import cycler
 from matplotlib import rc_context
@@ -61,6 +59,25 @@ THEME = {
 NETWORK_SYSCALLS = {"socket", "connect", "getsockname", "getpeername", "sendto", "recvfrom",
                     "sendmsg", "recvmsg", "poll", "ppoll", "select", "setsockopt",
                     "getsockopt", "bind", "accept", "accept4", "shutdown"}
+
+
+def png(fig: Figure) -> bytes:
+    """The figure as a PNG with a transparent background (what a notebook shows)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight", transparent=True)
+    return buffer.getvalue()
+
+
+def _show_figures_in_notebooks() -> None:
+    """Figures are made without pyplot (none is kept, none shown twice), so the kernel is told
+    here how to show one left as a cell's value."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(Figure, png)
 
 
 def themed(draw: Callable[..., Figure]) -> Callable[..., Figure]:
@@ -580,3 +597,6 @@ def service_map(flows: pd.DataFrame) -> Figure:
         ax.text(x, y, name, ha="center", va="center", fontsize=8)
     ax.set_title("service map (from flows)")
     return fig
+
+
+_show_figures_in_notebooks()

@@ -272,3 +272,16 @@ def test_figures_read_on_light_and_dark_themes(name: str, tmp_path):
         assert 0.2 < luminance < 0.8, f"{text.get_text()!r} is nearly black or white"
     fig.savefig(tmp_path / f"{name}.png")
     assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+def test_a_kernel_learns_to_show_a_figure_left_as_a_cells_value(monkeypatch):
+    registered = {}
+    formatter = type("Formatter", (), {"for_type": lambda self, kind, f: registered.update(
+        {kind: f})})()
+    shell = type("Shell", (), {"display_formatter": type("D", (), {
+        "formatters": {"image/png": formatter}})()})()
+    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
+    plots._show_figures_in_notebooks()
+    show = registered[matplotlib.figure.Figure]
+    image = show(plots.backend_distribution(pd.Series({"webpod1": 3})))
+    assert image.startswith(b"\x89PNG")
