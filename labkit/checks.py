@@ -336,13 +336,14 @@ def never_shows(capture: pd.DataFrame, ip: str, where: str = "tcpdump in netpod"
 def host_header_keeps(ngrep: pd.DataFrame, ip: str) -> Passed:
     """``ngrep``: the HTTP request still says ``Host: <ClusterIP>``; only the packet's
     address changed."""
-    hosts = ngrep["http_host"].dropna().astype(str).str.rstrip(".")
+    requests = ngrep[ngrep["http_request_line"].notna()]
+    hosts = requests["http_host"].fillna("").astype(str).str.rstrip(".")
     if not (hosts == ip).any():
         _fail("no request carried the service address in its Host header",
               f"Host: {ip}", _listed(sorted(set(hosts))) if len(hosts) else "no HTTP request",
               "run ngrep again while curl runs against the ClusterIP")
-    dst = ngrep[hosts.reindex(ngrep.index) == ip]["dst_ip"]
-    return Passed(f"Host: {ip} while the packet went to {_listed(sorted(set(dst)))}")
+    dst = requests[hosts == ip]["dst_ip"]
+    return Passed(f"Host: {ip} while the request went to {_listed(sorted(set(dst)))}")
 
 
 def spread_over(counts: pd.Series, backends: Iterable[str]) -> Passed:

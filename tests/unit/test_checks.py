@@ -295,11 +295,15 @@ def test_never_shows():
 
 
 def test_host_header_keeps():
-    ngrep = pd.DataFrame({"http_host": ["10.96.139.215.", None], "dst_ip": ["172.16.2.1",
-                                                                           "172.16.0.1"]})
-    assert "went to 172.16.2.1" in checks.host_header_keeps(ngrep, "10.96.139.215")
+    ngrep = pd.DataFrame({"http_request_line": ["GET / HTTP/1.1", None],
+                          "http_host": ["10.96.139.215", "10.96.139.215."],
+                          "dst_ip": ["172.16.2.1", "172.16.0.1"]})
+    assert checks.host_header_keeps(ngrep, "10.96.139.215").endswith("went to 172.16.2.1")
     with _fails("Host: 10.96.139.215"):
-        checks.host_header_keeps(ngrep.assign(http_host=["172.16.2.1", None]), "10.96.139.215")
+        checks.host_header_keeps(ngrep.assign(http_host=["172.16.2.1", "10.96.139.215."]),
+                                 "10.96.139.215")
+    with _fails("no HTTP request"):
+        checks.host_header_keeps(ngrep[1:], "10.96.139.215")
 
 
 def test_spread_over():
