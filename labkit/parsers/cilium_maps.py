@@ -199,6 +199,15 @@ _IPCACHE_COLUMNS = {
     "vtep_mac": "str",
 }
 _IPCACHE_VALUE = r"identity=\S*(?:\s+\w+=\S*)*"
+# The usual row in one expression: `prefix[@cluster]  identity=N encryptkey=N
+# tunnelendpoint=IP[,] [nodeid=N] [flags=F[,]] [vtepmac=M[,]]`, or such a value alone, indented,
+# for the key above. Any other row is read field by field (_ipcache_key, _ipcache_value).
+_WORD = r"([^\s,]+(?:,[^\s,]+)*),?"  # a value as _FIELD reads it: one trailing comma dropped
+_IPCACHE_ROW = re.compile(
+    r"(?:(([0-9a-fA-F.:]+)(?:/([0-9]+))?)(?:@([0-9]+))? +| +)identity=([0-9]+) "
+    r"encryptkey=([0-9]+) tunnelendpoint=" + _WORD + r"(?: nodeid=([0-9]+))?"
+    r"(?: flags=" + _WORD + r")?(?: vtepmac=" + _WORD + r")?"
+)
 _NO_ENTRIES = (
     "No entries found.",
     "Note that for Linux kernel versions between 4.11 and 4.15 inclusive, the native",
@@ -252,19 +261,31 @@ def bpf_ipcache_list(output: str) -> pd.DataFrame:
     ``vtep_mac``; columns a version does not print stay empty. ``No entries found.`` gives
     no rows.
     """
-    rows: list[dict] = []
+    rows: list[tuple] = []
+    usual = _IPCACHE_ROW.fullmatch
     for number, line in lines(output):
+        u = usual(line)
+        if u and (u[1] is not None or rows):
+            (prefix, ip, length, cluster, identity, key, tunnel, node, flags, mac) = u.groups()
+            if prefix is None:  # a second value for the key above
+                prefix, ip, length, cluster = rows[-1][:4]
+            else:
+                length = length and int(length)
+                cluster = cluster and int(cluster)
+            rows.append((prefix, ip, length, cluster, int(identity), int(key), tunnel,
+                         node and int(node), flags, mac))
+            continue
         if re.match(r"^IP PREFIX/ADDRESS\s+IDENTITY$", line) or line.strip() in _NO_ENTRIES:
             continue
         m = re.match(rf"^(\S+)\s+({_IPCACHE_VALUE}|\d+)$", line)
         if m:
-            rows.append({**_ipcache_key(m[1], number, line),
-                         **_ipcache_value(m[2], number, line)})
+            row = {**_ipcache_key(m[1], number, line), **_ipcache_value(m[2], number, line)}
+            rows.append(tuple(map(row.get, _IPCACHE_COLUMNS)))
             continue
         m = re.match(rf"^\s+({_IPCACHE_VALUE})$", line)
         if m and rows:  # a second value for the key above
-            key = {k: rows[-1][k] for k in ("prefix", "ip", "prefix_len", "cluster_id")}
-            rows.append({**key, **_ipcache_value(m[1], number, line)})
+            row = _ipcache_value(m[1], number, line)
+            rows.append((*rows[-1][:4], *map(row.get, list(_IPCACHE_COLUMNS)[4:])))
             continue
         raise fail("not an ipcache row (`prefix  identity=... encryptkey=...`)", number, line)
     return frame(rows, _IPCACHE_COLUMNS)

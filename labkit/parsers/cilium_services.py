@@ -240,6 +240,18 @@ _KEYED_ROW = re.compile(
     r"^(?P<key>\S+(?: \(\d{1,18}\))?)\s{2,}(?P<value>\S.*)$|^(?P<alone>\S+(?: \(\d{1,18}\))?)$"
 )
 
+# The usual row of `cilium bpf lb list` in one expression: frontend (with its slot) and
+# backend, or an indented backend under the frontend above. Any other row (text after the
+# flags, a `<----` pointer, tabs) is read by _pair, _lb_frontend and _lb_backend.
+_LB_ROW = re.compile(
+    r"(?:" + _LB_KEY + r" {2,}| +)"
+    r"(?:" + _addr("b") + r" \((?P<revnat>\d{1,18})\)(?: \((?P<bslot>\d{1,18})\))?"
+    r"(?: \[(?P<flags>[^\]]*)\])?|(?P<missing>backend \d{1,18} not found))"
+)
+_LB_FRONTEND = ("frontend_ip", "frontend_port", "protocol", "internal", "slot")
+_LB_BACKEND = ("backend_ip", "backend_port", "backend_protocol", "revnat_id", "backend_slot",
+               "is_master", "service_type", "flags")
+
 
 def _pairs(output: str, header: re.Pattern) -> Iterable[tuple[int, str, str | None, str]]:
     """(line number, line, key, value) for each row of a two-column Cilium table.
@@ -247,19 +259,25 @@ def _pairs(output: str, header: re.Pattern) -> Iterable[tuple[int, str, str | No
     Continuation rows (value only, indented) get key None: the caller keeps the last key.
     """
     for number, line in lines(output):
-        if header.match(line) or _EMPTY_MESSAGES.match(line):
-            continue
-        text = _POINTER.sub("", line)
-        if text[0].isspace():
-            yield number, line, None, text.strip()
-            continue
-        m = _KEYED_ROW.match(text)
-        if not m:
-            raise fail("expected a row `KEY  VALUE`", number, line)
-        if m.group("alone"):
-            yield number, line, m.group("alone"), ""
-        else:
-            yield number, line, m.group("key"), m.group("value").strip()
+        pair = _pair(number, line, header)
+        if pair is not None:
+            yield number, line, *pair
+
+
+def _pair(number: int, line: str, header: re.Pattern) -> tuple[str | None, str] | None:
+    """The key (None on a continuation row) and value of one row; None for the header or
+    a message."""
+    if header.match(line) or _EMPTY_MESSAGES.match(line):
+        return None
+    text = _POINTER.sub("", line)
+    if text[0].isspace():
+        return None, text.strip()
+    m = _KEYED_ROW.match(text)
+    if not m:
+        raise fail("expected a row `KEY  VALUE`", number, line)
+    if m.group("alone"):
+        return m.group("alone"), ""
+    return m.group("key"), m.group("value").strip()
 
 
 def _lb_frontend(key: str, number: int | None, line: str) -> dict:
@@ -325,7 +343,40 @@ def bpf_lb_list(output: str) -> pd.DataFrame:
     e.g. ``ClusterIP, non-routable``). Reads the grouped tables of 1.0-1.16 (frontend printed
     once) and the one-row-per-slot tables of 1.16+.
     """
-    return frame(_lb_rows(_pairs(output, _LB_HEADER)), _LB_COLUMNS)
+    rows: list[tuple] = []
+    frontend: tuple = (None,) * len(_LB_FRONTEND)  # the frontend of continuation rows
+    usual = _LB_ROW.fullmatch
+    for number, line in lines(output):
+        m = usual(line)
+        if m:
+            (v6, v4, port, proto, internal, slot, bv6, bv4, bport, bproto, _, revnat, bslot,
+             flags, missing) = m.groups()
+            if port is not None:
+                frontend = (v6 or v4, int(port), proto.upper() if proto else None,
+                            internal is not None, slot)
+            if missing:
+                rows.append((*frontend, None, None, None, None, None, None, None, missing))
+                continue
+            ip, port = bv6 or bv4, int(bport)
+            is_master = port == 0 and ip in ("0.0.0.0", "::")
+            service_type = None
+            if is_master and flags and not flags.startswith("FLAGS"):
+                service_type = flags.split(",")[0].strip() or None
+            rows.append((*frontend, ip, port, bproto.upper() if bproto else None, int(revnat),
+                         bslot, is_master, service_type, flags))
+            continue
+        pair = _pair(number, line, _LB_HEADER)
+        if pair is None:
+            continue
+        key, value = pair
+        if key is not None:
+            fe = _lb_frontend(key, number, line)
+            frontend = tuple(fe[name] for name in _LB_FRONTEND)
+        if not value:
+            raise fail("expected a backend address after the frontend", number, line)
+        be = _lb_backend(value, number, line)
+        rows.append((*frontend, *(be.get(name) for name in _LB_BACKEND)))
+    return frame(rows, _LB_COLUMNS)
 
 
 def _json_pairs(output: str) -> list[tuple[int, str, str, str]]:
