@@ -1,9 +1,13 @@
 # make setup : install what the machine lacks (Debian packages, kernel headers, .venv); needs root
 # make test  : setup, then every test (parsers, packaging, doctor, and the local lab as root)
 # make lab   : setup, the local lab up (labkit up), then JupyterLab on notebooks/
+# make notebooks : every notebook executed by nbval against the local lab (outputs are not
+#   compared: the check cells make the run meaningful); 00-08 first, then all of them again
+#   without tearing the lab down in between, to prove each reruns on a lab left by earlier runs
 PY := .venv/bin/python
+NBVAL := LABKIT_WIDGETS=static $(PY) -m pytest --nbval-lax --nbval-cell-timeout=120 -q
 
-.PHONY: setup test lab lint bench
+.PHONY: setup test lab lint bench notebooks
 
 setup:
 	bash infra/setup.sh
@@ -11,6 +15,11 @@ setup:
 test: setup
 	$(PY) -m ruff check labkit tests benchmarks
 	$(PY) -m pytest
+	$(MAKE) notebooks
+
+notebooks:
+	$(NBVAL) notebooks/0[0-8]_*.ipynb
+	$(NBVAL) notebooks
 
 lab: setup
 	$(PY) -m labkit.cli up
@@ -24,3 +33,4 @@ bench:
 	$(PY) benchmarks/parse_speed.py
 	$(PY) benchmarks/lab_speed.py
 	$(PY) benchmarks/datapath_speed.py
+	$(PY) benchmarks/notebook_speed.py
