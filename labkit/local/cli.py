@@ -19,6 +19,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument("-f", "--filename", action="append", default=[],
                     help="YAML to apply once the lab is up (repeatable)")
     up.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    up.add_argument("--kube-proxy", choices=["none", "iptables"], default=None,
+                    help="service datapath: none = socket LB (default), iptables = "
+                         "kube-proxy's rules for comparison")
     up.set_defaults(func=_up)
     down = subparsers.add_parser("down", help="remove everything the local lab made")
     down.add_argument("--check", action="store_true",
@@ -38,6 +41,8 @@ def _bring_up(lab: LocalLab, args: argparse.Namespace) -> int:
     for path in args.filename:
         for line in lab.apply(path):
             print(line)
+    if args.kube_proxy:
+        print(f"kube-proxy mode: {lab.kube_proxy(args.kube_proxy)}")
     print(f"lab up: nodes {', '.join(lab.nodes()['name'])}; {lab.status()['note']}")
     return 0
 

@@ -19,8 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from labkit.ebpf.lxc import EndpointPrograms
+from labkit.ebpf.sock_lb import HOOKS as SOCKET_HOOKS
 from labkit.ebpf.sock_lb import Backend, SocketLB
 from labkit.errors import LabError
+from labkit.local import kube_proxy
 from labkit.local.topology import BPF_PIN_DIR, CGROUP_ROOT, NETNS_DIR, NODES, Machine, machine
 
 MAPS_DIR = BPF_PIN_DIR / "tc" / "globals"
@@ -144,11 +146,29 @@ class Datapath:
         for frontend, old in book["frontends"].items():
             if frontend not in wanted:
                 self.lb.delete_service(old["ip"], old["port"], protocol=old["protocol"])
-        for entry in wanted.values():
-            self.lb.set_service(entry["ip"], entry["port"],
-                                [Backend(*b) for b in entry["backends"]],
-                                protocol=entry["protocol"], rev_nat_index=entry["revnat"])
+        for frontend, entry in wanted.items():
+            if book["frontends"].get(frontend) != entry:
+                self.lb.set_service(entry["ip"], entry["port"],
+                                    [Backend(*b) for b in entry["backends"]],
+                                    protocol=entry["protocol"], rev_nat_index=entry["revnat"])
         book["frontends"] = wanted
+        if s.get("kube_proxy", "none") == "iptables":
+            book["iptables_seconds"] = kube_proxy.install(list(wanted.values()))
+
+    def set_kube_proxy(self, s: dict, mode: str) -> None:
+        """Switches between socket LB ("none": no kube-proxy, as the seed installs Cilium)
+        and kube-proxy's iptables rules, with socket LB detached."""
+        if mode not in kube_proxy.MODES:
+            raise LabError(f"kube-proxy mode {mode!r}: choose one of {', '.join(kube_proxy.MODES)}")
+        s["kube_proxy"] = mode
+        if mode == "iptables":
+            for name in SOCKET_HOOKS:
+                (LINKS_DIR / name).unlink(missing_ok=True)
+            self.sync_services(s)
+        else:
+            kube_proxy.remove()
+            if not all((LINKS_DIR / name).exists() for name in SOCKET_HOOKS):
+                self.lb.attach(CGROUP_ROOT, LINKS_DIR)
 
     # --- what the programs saw ----------------------------------------------------------
     def flows(self) -> pd.DataFrame:

@@ -282,7 +282,8 @@ class LocalLab:
         old = s["services"].get(spec.key)
         if old and old["fingerprint"] == spec.fingerprint():
             return "unchanged"
-        used = {v["cluster_ip"] for k, v in s["services"].items() if k != spec.key}
+        used = {v["cluster_ip"] for v in s["services"].values()} - (
+            {old["cluster_ip"]} if old else set())
         ip = spec.cluster_ip or (old["cluster_ip"] if old else None) or _allocate(spec.key, used)
         if ip in used or ipaddress.ip_address(ip) not in SERVICE_CIDR:
             raise ManifestError(f"service {spec.name}: clusterIP {ip} is taken or outside "
@@ -492,6 +493,16 @@ class LocalLab:
                 owners[os.stat(CGROUP_ROOT / p["cgroup"]).st_ino] = p["name"]
         df.insert(df.columns.get_loc("pid"), "pod", df.cgroup_id.map(owners))
         return df
+
+    def kube_proxy(self, mode: str | None = None) -> str:
+        """The service datapath: "none" (Cilium-style socket LB, the default) or "iptables"
+        (kube-proxy's KUBE-SERVICES/KUBE-SVC/KUBE-SEP chains, socket LB detached). Given a
+        mode, switches to it; returns the mode in force."""
+        self._require_up()
+        with state.locked() as s:
+            if mode is not None and mode != s.get("kube_proxy", "none"):
+                datapath.handle(s["created"]).set_kube_proxy(s, mode)
+            return s.get("kube_proxy", "none")
 
     def agent(self, node: str) -> LocalAgent:
         """The agent's view of a node (`kubectl exec <cilium pod> -- cilium ...`)."""
