@@ -35,9 +35,15 @@ def lines(output: str) -> Iterator[tuple[int, str]]:
     """
     for number, line in enumerate(output.splitlines(), start=1):
         line = line.rstrip()
-        if not line or (line.endswith(_ELISION_ENDS) and _ELISION.match(line)):
-            continue
-        yield number, line
+        if not passed_over(line):
+            yield number, line
+
+
+def passed_over(line: str) -> bool:
+    """Whether :func:`lines` passes over this line (trailing space removed): blank, or ``...``.
+
+    For a parser that reads ``enumerate(output.splitlines(), 1)`` itself, for speed."""
+    return not line or (line.endswith(_ELISION_ENDS) and _ELISION.match(line) is not None)
 
 
 _INT64 = (-(2**63), 2**63 - 1)
@@ -49,33 +55,15 @@ def frame(rows: Iterable[Mapping | tuple], columns: Mapping[str, str]) -> pd.Dat
 
     ``columns`` maps a column name to a kind: int, float, str, bool, list, time, object.
     The columns are the same whatever the rows, an empty output included. A row is a
-    mapping (column -> value; a key left out is an empty value) or a tuple of one value per
-    column, in the order of ``columns`` (None when empty). An int column takes ints or
-    their text (``"80"``).
+    mapping (column -> value; a key left out is an empty value) or, quicker for a big output,
+    a tuple of one value per column in the order of ``columns`` (None when empty); the rows
+    are all of one form. An int column takes ints or their text (``"80"``).
     """
     # dtype=object: pandas must not turn [5, None] into floats (big ints would lose digits).
     # A key missing from a row reads NaN here; every kind reads NaN as empty.
     table = pd.DataFrame(rows if isinstance(rows, list) else list(rows),
                          columns=list(columns), dtype=object)
     return _typed([table[name].to_numpy() for name in columns], columns, len(table))
-
-
-def frame_columns(data: Mapping[str, list | tuple], columns: Mapping[str, str]) -> pd.DataFrame:
-    """Like :func:`frame`, from whole columns: ``data`` maps a column to its values, one per
-    row (a column left out is empty). The quick way for a big output: a parser can read its
-    rows into a few lists and turn each list into a column at once."""
-    lengths = {len(values) for values in data.values()}
-    if len(lengths) > 1:
-        raise ValueError(f"columns of different lengths: {sorted(lengths)}")
-    length = lengths.pop() if lengths else 0
-    arrays = []
-    for name in columns:
-        values = data.get(name)
-        if values is None or values.count(None) == length:
-            arrays.append(np.full(length, None, dtype=object))
-        else:  # through a Series: a column of lists stays one column
-            arrays.append(pd.Series(values, dtype=object).to_numpy())
-    return _typed(arrays, columns, length)
 
 
 def _typed(arrays: list[np.ndarray], columns: Mapping[str, str], length: int) -> pd.DataFrame:

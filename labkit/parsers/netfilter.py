@@ -14,7 +14,7 @@ import shlex
 import pandas as pd
 
 from labkit.parsers._registry import parser
-from labkit.parsers._text import fail, frame, lines
+from labkit.parsers._text import fail, frame, lines, passed_over
 
 __all__ = ["iptables_rules", "conntrack_list"]
 
@@ -199,27 +199,13 @@ _IGNORED_KEYS = {"srckey", "dstkey", "helper", "delta-time", "zone-orig", "zone-
 # Any other entry (more fields, other spacing) goes the word-by-word way below.
 _TUPLE = (r"src=(\S+) dst=(\S+) (?:sport=([0-9]+) dport=([0-9]+)|type=([0-9]+) "
           r"code=([0-9]+) id=([0-9]+))(?: packets=([0-9]+) bytes=([0-9]+))?")
+_REPLY = (r"src=(\S+) dst=(\S+) (?:sport=([0-9]+) dport=([0-9]+)|type=[0-9]+ "
+          r"code=[0-9]+ id=[0-9]+)(?: packets=([0-9]+) bytes=([0-9]+))?")  # no reply_icmp_*
 _PLAIN_ENTRY = re.compile(
     r"(?:\[(NEW|UPDATE|DESTROY)\] +)?(?:(ipv4|ipv6) +[0-9]+ +)?([a-z][a-z0-9-]*) +([0-9]+) +"
-    r"([0-9]+) +(?:([A-Z_]+) +)?" + _TUPLE + r"((?: \[[A-Z_]+\])*) " + _TUPLE
+    r"([0-9]+) +(?:([A-Z_]+) +)?" + _TUPLE + r"((?: \[[A-Z_]+\])*) " + _REPLY
     + r"((?: \[[A-Z_]+\])*) mark=([0-9]+)(?: zone=([0-9]+))? use=([0-9]+)")
 _COLUMN_ORDER = tuple(CONNTRACK_COLUMNS)
-
-
-def _plain_entry(m: re.Match) -> tuple:
-    """The row (in CONNTRACK_COLUMNS order) of a match of _PLAIN_ENTRY; flags as text."""
-    (event, family, protocol, number, timeout, state, src, dst, sport, dport, itype, icode,
-     iid, packets, nbytes, flags, rsrc, rdst, rsport, rdport, _, _, _, rpackets, rbytes,
-     rflags, mark, zone, use) = m.groups()
-    return (
-        event, family or ("ipv6" if ":" in src else "ipv4"), protocol, int(number),
-        int(timeout), state, src, dst, sport and int(sport), dport and int(dport),
-        itype and int(itype), icode and int(icode), iid and int(iid),
-        packets and int(packets), nbytes and int(nbytes), rsrc, rdst,
-        rsport and int(rsport), rdport and int(rdport), rpackets and int(rpackets),
-        rbytes and int(rbytes), flags + rflags, int(mark), int(use), zone and int(zone),
-        None, None,
-    )
 
 
 @parser("conntrack", flags=("-L|--dump|-E|--event|-G|--get",))
@@ -239,12 +225,25 @@ def conntrack_list(output: str) -> pd.DataFrame:
     # text until the end: 100,000 lists made one by one keep the garbage collector busy.
     rows: list[tuple] = []
     plain = _PLAIN_ENTRY.fullmatch
-    for number, line in lines(output):
-        text = line.strip()
-        p = plain(text)
+    for number, line in enumerate(output.splitlines(), start=1):
+        p = plain(line.strip())
         if p:
-            rows.append(_plain_entry(p))
+            (event, family, protocol, proto, timeout, state, src, dst, sport, dport, itype,
+             icode, iid, packets, nbytes, flags, rsrc, rdst, rsport, rdport, rpackets, rbytes,
+             rflags, mark, zone, use) = p.groups()
+            rows.append((
+                event, family or ("ipv6" if ":" in src else "ipv4"), protocol, int(proto),
+                int(timeout), state, src, dst, sport and int(sport), dport and int(dport),
+                itype and int(itype), icode and int(icode), iid and int(iid),
+                packets and int(packets), nbytes and int(nbytes), rsrc, rdst,
+                rsport and int(rsport), rdport and int(rdport), rpackets and int(rpackets),
+                rbytes and int(rbytes), flags + rflags, int(mark), int(use), zone and int(zone),
+                None, None))
             continue
+        line = line.rstrip()
+        if passed_over(line):
+            continue
+        text = line.strip()
         if _TRAILER.match(text):
             continue
         m = _ENTRY_START.match(text)
@@ -287,6 +286,8 @@ def conntrack_list(output: str) -> pd.DataFrame:
         row["flags"] = " ".join(row["flags"])
         rows.append(tuple(map(row.get, _COLUMN_ORDER)))
     df = frame(rows, CONNTRACK_COLUMNS)
-    df["flags"] = pd.Series([text.replace("[", " ").replace("]", " ").split()
-                             for text in df["flags"]], index=df.index, dtype=object)
+    # The flags, as text (`[UNREPLIED] [ASSURED]`) so far, become lists: a new list per row.
+    names = {text: text.replace("[", " ").replace("]", " ").split() for text in set(df["flags"])}
+    df["flags"] = pd.Series([[*names[text]] for text in df["flags"]], index=df.index,
+                            dtype=object)
     return df
