@@ -257,8 +257,7 @@ def node_diagram(addrs: pd.DataFrame, routes: pd.DataFrame, pods: pd.DataFrame,
     _box(ax, 8.3, top - 2.0, 2.1, 0.7, "cilium_net", "host", 7)
     _line(ax, (9.35, top - 1.3), (9.35, top - 0.8))
     ax.text(9.45, top - 1.05, "veth pair", ha="left", va="center", fontsize=7)
-    ax.text(9.35, top - 2.15, "gateway of the pods: cilium_host's /32",
-            ha="center", va="top", fontsize=7)
+    ax.text(9.35, top + 0.05, "the pods' gateway", ha="center", va="bottom", fontsize=7)
     if uplink:
         _box(ax, 10.7, 0.0, 1.9, 0.8, f"{uplink}\n{address.get(uplink, '')}", "uplink", 7)
         others = [r for r in routes.to_dict("records") if r["dev"] == uplink]
