@@ -13,7 +13,7 @@ setup:
 	bash infra/setup.sh
 
 test: setup
-	$(PY) -m ruff check labkit tests benchmarks
+	$(PY) -m ruff check labkit tests benchmarks docs
 	$(PY) -m pytest
 	$(MAKE) notebooks
 
@@ -26,8 +26,8 @@ lab: setup
 	$(PY) -m jupyterlab --allow-root --no-browser --notebook-dir=notebooks
 
 lint:
-	$(PY) -m ruff check --fix labkit tests benchmarks
-	$(PY) -m ruff format labkit tests benchmarks
+	$(PY) -m ruff check --fix labkit tests benchmarks docs
+	$(PY) -m ruff format labkit tests benchmarks docs
 
 bench:
 	$(PY) benchmarks/parse_speed.py
