@@ -504,6 +504,10 @@ class LocalLab:
                 datapath.handle(s["created"]).set_kube_proxy(s, mode)
             return s.get("kube_proxy", "none")
 
+    def iptables_install_seconds(self) -> float | None:
+        """How long the last iptables-restore of kube-proxy's rules took (all nodes)."""
+        return state.read().get("datapath", {}).get("iptables_seconds")
+
     def agent(self, node: str) -> LocalAgent:
         """The agent's view of a node (`kubectl exec <cilium pod> -- cilium ...`)."""
         self._require_up()

@@ -1,0 +1,150 @@
+"""Socket LB against kube-proxy's iptables DNAT, measured on the local lab (notebook 10).
+
+For each number of services N, the lab gets N services (the seed's `svc` and N-1 more whose
+backends exist but are never used), then netpod opens TCP connections and sends a small
+HTTP request, alternating between webpod1's pod IP and the service's ClusterIP so both see
+the same machine at the same moment: once through the socket LB, once through iptables.
+Every figure is kept as a ratio to the direct path of the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import pandas as pd
+
+COUNTS = (1, 100, 1000, 5000, 10000)
+
+# Runs inside netpod: n rounds over the targets, order alternating; per-request seconds.
+CLIENT = """
+import json, socket, sys, time
+targets, n = sys.argv[1].split(","), int(sys.argv[2])
+times = {t: [] for t in targets}
+for i in range(n):
+    for t in (targets if i % 2 == 0 else targets[::-1]):
+        start = time.perf_counter()
+        s = socket.create_connection((t, 80), timeout=2)
+        s.sendall(b"GET / HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n")
+        while s.recv(4096):
+            pass
+        s.close()
+        times[t].append(time.perf_counter() - start)
+print(json.dumps(times))
+"""
+
+
+def extra_services(names: list[str]) -> str:
+    """YAML for services of these names, each selecting the webpods on port 80."""
+    return "---\n".join(
+        f"apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n"
+        "  selector:\n    app: webpod\n  ports:\n  - name: http\n    port: 80\n"
+        "    targetPort: 80\n" for name in names)
+
+
+def set_service_count(lab, n: int) -> None:
+    """Leaves exactly n services besides `kubernetes`: `svc` and n-1 bench-<i>, changed in
+    one apply or delete each (one service at a time would rewrite the lab's state N times)."""
+    want = {f"bench-{i}" for i in range(n - 1)}
+    have = {name for name in lab.services().name if name.startswith("bench-")}
+    if have - want:
+        lab.delete(extra_services(sorted(have - want)))
+    if want - have:
+        lab.apply(extra_services(sorted(want - have)), wait=False)
+
+
+def _run(lab, targets: list[str], requests: int) -> dict[str, list[float]]:
+    out = lab.exec("netpod", ["/usr/bin/python3", "-c", CLIENT, ",".join(targets),
+                              str(requests)], timeout=600, check=True).stdout
+    return json.loads(out)
+
+
+def _row(n: int, path: str, repeat: int, times: list[float], **extra) -> dict:
+    ordered = sorted(times)
+    return {"services": n, "path": path, "repeat": repeat,
+            "connections_per_s": len(times) / sum(times),
+            "median_ms": statistics.median(times) * 1e3,
+            "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1e3, **extra}
+
+
+def measure(lab, counts: tuple[int, ...] = COUNTS, requests: int = 300,
+            repeats: int = 3) -> pd.DataFrame:
+    """One row per (services, mode, path, repeat): connections/s, median and p99 latency,
+    the rule install time (iptables mode), and the ratio to the direct path measured in the
+    same run. The direct path alternates between webpod1's and webpod2's pod IPs, as the
+    service's random backend choice does. The lab is left with the seed's service only, in
+    socket-LB mode."""
+    pods = [lab.pod_ip("webpod1"), lab.pod_ip("webpod2")]
+    svc = lab.services()
+    vip = svc.loc[svc.name == "svc", "cluster_ip"].item()
+    rows = []
+    try:
+        for n in counts:
+            for mode, path in (("none", "ClusterIP via socket LB"),
+                               ("iptables", "ClusterIP via iptables")):
+                lab.kube_proxy("none")
+                set_service_count(lab, n)
+                lab.kube_proxy(mode)
+                install = lab.iptables_install_seconds() if mode == "iptables" else None
+                for r in range(repeats):
+                    times = _run(lab, [*pods, vip], requests)
+                    direct = times[pods[0]] + times[pods[1]]
+                    rows += [_row(n, "pod IP", r, direct, mode=mode),
+                             _row(n, path, r, times[vip], mode=mode, install_s=install)]
+    finally:
+        lab.kube_proxy("none")
+        set_service_count(lab, 1)
+    return with_ratios(pd.DataFrame(rows))
+
+
+def with_ratios(df: pd.DataFrame) -> pd.DataFrame:
+    """Adds each row's ratios to the pod-IP row of the same services, mode and repeat:
+    latency (median) and connection rate."""
+    direct = df[df.path == "pod IP"].set_index(["services", "mode", "repeat"])
+    key = pd.MultiIndex.from_frame(df[["services", "mode", "repeat"]])
+    df = df.copy()
+    df["latency_ratio"] = df.median_ms.to_numpy() / direct.median_ms.reindex(key).to_numpy()
+    df["rate_ratio"] = df.connections_per_s.to_numpy() / direct.connections_per_s.reindex(
+        key).to_numpy()
+    return df
+
+
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per services and path (the direct path pooled over both modes): the median over
+    repeats of each figure, and the spread (min-max) of the latency ratio."""
+    g = df.groupby(["services", "path"])
+    out = g[["connections_per_s", "median_ms", "p99_ms", "latency_ratio", "rate_ratio"]].median()
+    out["latency_ratio_min"] = g.latency_ratio.min()
+    out["latency_ratio_max"] = g.latency_ratio.max()
+    out["install_s"] = g.install_s.median()
+    return out.reset_index()
+
+
+def check_socket_lb_close_to_direct(summary_df: pd.DataFrame, tolerance: float = 0.10) -> None:
+    """The socket LB translates once per connection: through it, a request costs about what
+    it costs to the pod IP directly, whatever the number of services."""
+    rows = summary_df[summary_df.path == "ClusterIP via socket LB"]
+    worst = rows.loc[rows.latency_ratio.idxmax()]
+    if worst.latency_ratio > 1 + tolerance:
+        raise AssertionError(
+            f"expected the socket LB within {tolerance:.0%} of the direct path; saw "
+            f"{worst.latency_ratio:.2f}x at {worst.services} services. Is the machine busy? "
+            "Rerun the measurement with more requests.")
+
+
+def check_iptables_cost_grows(summary_df: pd.DataFrame) -> None:
+    """kube-proxy's rules grow with the services: installing them takes longer, and at the
+    largest count a request through them costs more than through the socket LB."""
+    rows = summary_df[summary_df.path == "ClusterIP via iptables"].sort_values("services")
+    install = rows.install_s.tolist()
+    if any(later <= earlier for earlier, later in zip(install, install[1:], strict=False)):
+        raise AssertionError(f"expected the rule install time to grow with the services; saw "
+                             f"{dict(zip(rows.services, install, strict=True))} seconds")
+    largest = summary_df[summary_df.services == rows.services.max()].set_index("path")
+    via_iptables = largest.latency_ratio["ClusterIP via iptables"]
+    via_socket = largest.latency_ratio["ClusterIP via socket LB"]
+    if via_iptables <= via_socket:
+        raise AssertionError(
+            f"expected iptables DNAT to cost more than the socket LB at {rows.services.max()} "
+            f"services; saw latency ratios {via_iptables:.2f} (iptables) and {via_socket:.2f} "
+            "(socket LB). Try more services: the chains grow with each one.")
