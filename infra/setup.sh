@@ -18,6 +18,7 @@ packages=(
   bpftool python3-bpfcc bpfcc-tools python3-venv python3-pip
   iproute2 iptables conntrack tcpdump ngrep strace curl iputils-ping ethtool
   util-linux procps psmisc kmod make
+  chromium  # Debian's: the browser test (tests/browser) drives it with playwright
 )
 missing=()
 for p in "${packages[@]}"; do

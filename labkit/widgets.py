@@ -6,10 +6,11 @@ notebook executed by nbval or nbconvert, a plain Python shell): the same call th
 final result once, so an executed notebook still shows something meaningful.
 
 Whether a frontend is attached: ``$LABKIT_WIDGETS`` says ``live`` or ``static`` outright;
-otherwise (``auto``) widgets are live when the code runs in a Jupyter kernel to which a
-widget manager has connected. JupyterLab's (and every ipywidgets 8 manager) opens the
-``jupyter.widget.control`` comm to the kernel as soon as the notebook is open; nbval and
-nbconvert never do.
+otherwise (``auto``) widgets are live when the code runs in a Jupyter kernel that a Jupyter
+server started for an open notebook (JupyterLab, Notebook 7: the server sets
+``$JPY_SESSION_NAME`` in the kernel's environment), or to which a widget manager has already
+connected (it opens the ``jupyter.widget.control`` comm, though only once a first widget is
+shown). nbval, nbconvert and papermill start their kernels themselves: no server, no manager.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def live() -> bool:
     shell = get_ipython()
     if shell is None or getattr(shell, "kernel", None) is None:
         return False
-    return ipywidgets.Widget._control_comm is not None
+    return (bool(os.environ.get("JPY_SESSION_NAME"))
+            or ipywidgets.Widget._control_comm is not None)
 
 
 # ---- choose a pod or node, see its table ------------------------------------------------------

@@ -73,15 +73,28 @@ def test_without_a_kernel_widgets_are_static(monkeypatch: pytest.MonkeyPatch):
     assert widgets.live() is False
 
 
-def test_a_kernel_without_a_widget_manager_is_static_and_with_one_live(
-        monkeypatch: pytest.MonkeyPatch):
+@pytest.fixture
+def in_a_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(widgets.MODE_VARIABLE, raising=False)
-    kernel_shell = SimpleNamespace(kernel=object())
-    monkeypatch.setattr("IPython.get_ipython", lambda: kernel_shell)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.setattr("IPython.get_ipython", lambda: SimpleNamespace(kernel=object()))
     monkeypatch.setattr(ipywidgets.Widget, "_control_comm", None)
-    assert widgets.live() is False, "nbval: a kernel, but no frontend ever connected"
+
+
+def test_a_kernel_started_by_nbval_or_nbconvert_is_static(in_a_kernel):
+    assert widgets.live() is False, "a kernel, but no server and no widget manager"
+
+
+def test_a_kernel_a_jupyter_server_started_for_a_notebook_is_live(
+        in_a_kernel, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/me/notebooks/07_services_socket_lb.ipynb")
+    assert widgets.live() is True
+
+
+def test_a_kernel_a_widget_manager_connected_to_is_live(
+        in_a_kernel, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(ipywidgets.Widget, "_control_comm", object())
-    assert widgets.live() is True, "JupyterLab's widget manager opened its control comm"
+    assert widgets.live() is True
 
 
 def test_the_environment_decides_when_it_says_so(monkeypatch: pytest.MonkeyPatch):
