@@ -385,8 +385,10 @@ def nothing_left(residue: Sequence[str]) -> Passed:
     """``labkit down`` left nothing of the lab on the machine (the residue check)."""
     if residue:
         _fail("the lab left something behind", "no namespaces, links, cgroups, mounts or "
-              "pinned programs of the lab", _listed(residue), "`sudo labkit down` again; "
-              "then `ip netns list`, `bpftool net show`, `mount | grep labkit`")
+              "pinned programs of the lab", _listed(residue),
+              "a program still loaded is held open by a process: shut down the other "
+              "notebooks' kernels (each holds the lab's programs), then `sudo labkit down` "
+              "again; `ip netns list`, `bpftool prog show`, `mount | grep labkit`")
     return Passed("nothing of the lab is left on the machine")
 
 
