@@ -136,6 +136,9 @@ class Invocation:
             return True  # kubectl's JSON parsers read its YAML too: the same objects
         if self.program in ("cilium", "hubble", "kubectl") and out:
             return out.startswith("json")
+        if self.program == "cilium" and any(re.fullmatch(r"-[vnD]*j[vnD]*", f)
+                                            for f in self.flags):
+            return True  # `cilium monitor -j` (cobra also takes `-vj`)
         return self.has("--json")
 
 

@@ -6,18 +6,22 @@ lines (``level=info msg="Initializing dissection cache..."``, and the newer
 ``time=... level=info ... msg=...``), and the ``-----`` rules of ``-v -v --hex``.
 Lines that continue an event (the hex dump of ``--hex``, the ``Ethernet {...}`` dissection
 of ``-v``) go into that event's ``detail``; such a line before any event is an error.
+
+``cilium monitor -j`` (``--json``) prints one JSON object per event instead; see
+:func:`cilium_monitor_json` for what it prints and what each column is read from.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
 
 from labkit.parsers._registry import parser
-from labkit.parsers._text import fail, frame, lines, split_address
+from labkit.parsers._text import fail, frame, lines, passed_over, split_address
 
-__all__ = ["cilium_monitor", "RESERVED_IDENTITIES"]
+__all__ = ["cilium_monitor", "cilium_monitor_json", "RESERVED_IDENTITIES"]
 
 COLUMNS = {
     "time": "str",
@@ -273,4 +277,266 @@ def cilium_monitor(output: str) -> pd.DataFrame:
         if row is None:
             raise fail("not a `cilium monitor` event line", n, line)
         rows.append(row)
+    return frame(rows, COLUMNS)
+
+
+# --- cilium monitor -j -----------------------------------------------------------------------
+
+_LOST = re.compile(r"^CPU (?P<cpu>\d+): Lost (?P<count>\d+) events$")
+_JSON_CPU = re.compile(r"^CPU (\d+):?$")
+_PORT = re.compile(r"^(\d+)(?:\([\w.-]*\))?$")  # gopacket prints a known port as `80(http)`
+_TCP_FLAG = re.compile(r"\b(SYN|ACK|RST|FIN)=true\b")
+_LAYERS = ("ethernet", "ipv4", "ipv6", "tcp", "udp", "sctp", "icmpv4", "icmpv6", "vrrp", "igmp")
+_LAYER_PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "sctp": "SCTP", "icmpv4": "ICMP",
+                    "icmpv6": "ICMPv6", "vrrp": "VRRP", "igmp": "IGMP"}
+
+
+class _Event:
+    """Typed access to one JSON event: a wrong type is a ParseError quoting the line."""
+
+    def __init__(self, obj: dict, n: int, line: str) -> None:
+        self.obj, self.n, self.line = obj, n, line
+
+    def fail(self, message: str):
+        return fail(message, self.n, self.line)
+
+    def text(self, *keys: str) -> str | None:
+        """The first of these keys that is present (Cilium renamed some), as text."""
+        for key in keys:
+            value = self.obj.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise self.fail(f"`{key}` should be text, not {json.dumps(value)[:40]}")
+            return value
+        return None
+
+    def number(self, *keys: str) -> int | None:
+        for key in keys:
+            value = self.obj.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.fail(f"`{key}` should be a number, not {json.dumps(value)[:40]}")
+            return value
+        return None
+
+    def identity(self, *keys: str) -> int | None:
+        for key in keys:
+            value = self.obj.get(key)
+            if isinstance(value, str):  # a reserved name, should a version print one
+                return _identity(value, self.n, self.line)
+            if value is not None:
+                return self.number(key)
+        return None
+
+    def mapping(self, key: str, obj: dict | None = None) -> dict:
+        value = (self.obj if obj is None else obj).get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(f"`{key}` should be an object")
+        return value
+
+    def labels(self, key: str) -> list[str] | None:
+        value = self.obj.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f"`{key}` should be a list of labels")
+        return value
+
+
+def _json_cpu(ev: _Event) -> int | None:
+    cpu = ev.text("cpu")
+    if cpu is None:
+        return None
+    m = _JSON_CPU.match(cpu)
+    if not m:
+        raise ev.fail(f"`cpu` should read `CPU NN:`, not {cpu!r}")
+    return int(m.group(1))
+
+
+def _interface(row: dict, name: str) -> None:
+    """The link cache's name for an ifindex, or the number when it has none."""
+    row["ifindex" if name.isdigit() else "interface"] = int(name) if name.isdigit() else name
+
+
+def _dissection(row: dict, ev: _Event) -> None:
+    """``summary`` of a trace or drop (Go's DissectSummary): MACs, addresses, ports, protocol,
+    TCP flags; the layers gopacket printed go into ``detail``. A tunnelled packet's outer
+    headers sit under ``tunnel`` and the inner packet's at the top, as Cilium prints them."""
+    summary = ev.mapping("summary")
+    for key, src, dst, is_port in (("l2", "src_mac", "dst_mac", False),
+                                   ("l3", "src_ip", "dst_ip", False),
+                                   ("l4", "src_port", "dst_port", True)):
+        flow = ev.mapping(key, summary)
+        for side, column in (("src", src), ("dst", dst)):
+            value = flow.get(side)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise ev.fail(f"`summary.{key}.{side}` should be text")
+            if is_port:
+                m = _PORT.match(value)
+                if not m:
+                    raise ev.fail(f"`summary.{key}.{side}` is not a port: {value!r}")
+                value = int(m.group(1))
+            row[column] = value
+    layers = []
+    for key in _LAYERS:
+        text = summary.get(key)
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise ev.fail(f"`summary.{key}` should be text")
+        layers.append(text)
+        if key in _LAYER_PROTOCOLS:
+            row["protocol"] = _LAYER_PROTOCOLS[key]
+        if key == "tcp":
+            row["tcp_flags"] = ", ".join(_TCP_FLAG.findall(text)) or None
+    if layers:
+        row["detail"] = "\n".join(layers)
+
+
+def _http_summary(ev: _Event) -> str | None:
+    """``GET http://host/path => 200`` from the HTTP record, as the text form prints it."""
+    http = ev.mapping("http")
+    if not http:
+        return None
+    url = ev.mapping("URL", http)
+    parts = [url.get(k) if isinstance(url.get(k), str) else "" for k in
+             ("Scheme", "Host", "Path", "RawQuery")]
+    text = f"{parts[0]}://{parts[1]}{parts[2]}" if parts[0] else parts[2]
+    if parts[3]:
+        text += "?" + parts[3]
+    method, code = http.get("Method", ""), http.get("Code", "")
+    return f"{method} {text} => {code}"
+
+
+def _json_event(ev: _Event) -> dict:
+    kind = ev.text("type")
+    if kind is None:
+        raise ev.fail("a JSON line without `type`; expected a `cilium monitor -j` event")
+    row: dict = {"event_type": kind, "cpu": _json_cpu(ev)}
+    if kind in ("trace", "drop"):
+        row.update(flow=ev.text("mark"), src_endpoint=ev.number("source"),
+                   src_identity=ev.identity("srcLabel"), dst_identity=ev.identity("dstLabel"))
+        _dissection(row, ev)
+    if kind == "trace":
+        point = ev.text("observationPoint")
+        row.update(observation_point=point, state=ev.text("state"),
+                   summary=ev.text("traceSummary"))
+        if (dst := ev.number("dstID")) and point != "to-proxy":  # to-proxy: dstID is a port
+            row["dst_endpoint"] = dst
+        if (name := ev.text("ifindex")) is not None:
+            _interface(row, name)
+    elif kind == "drop":
+        row.update(verdict="dropped", reason=ev.text("reason"), dst_endpoint=ev.number("dstID"),
+                   ifindex=ev.number("Ifindex"))
+        if (name := ev.text("ifindex")) is not None:  # before ~1.8 a name, like a trace's
+            _interface(row, name)
+    elif kind == "debug":
+        row["summary"] = ev.text("message")
+    elif kind == "capture":
+        row.update(flow=ev.text("mark"), src_endpoint=ev.number("source"),
+                   summary=ev.text("summary"), detail=ev.text("message"))
+        _packet(row, row["summary"] or "", ev.n, ev.line)
+        if m := _TRACE_IFACE.match(f"{ev.text('prefix') or ''}: "):
+            row["observation_point"] = "to-interface" if m.group("dir") == "->" else (
+                "from-interface")
+            _interface(row, m.group("iface"))
+    elif kind == "logRecord":
+        flow_type, direction = ev.text("flowType"), ev.text("observationPoint")
+        proto = ev.text("l7Proto")
+        row.update(event_type="l7", observation_point=flow_type and flow_type.lower(),
+                   traffic_direction=direction and direction.lower(),
+                   protocol=proto and proto.upper(), verdict=ev.text("verdict"),
+                   src_endpoint=ev.number("srcEpID"), dst_endpoint=ev.number("dstEpID"),
+                   src_labels=ev.labels("srcEpLabels"), dst_labels=ev.labels("dstEpLabels"),
+                   src_identity=ev.identity("srcIdentity", "SrcIdentity"),
+                   dst_identity=ev.identity("dstIdentity", "DstIdentity"),
+                   summary=_http_summary(ev), detail=json.dumps(ev.obj.get(
+                       proto or "", ev.obj.get("l7")), sort_keys=True))
+        if row["detail"] == "null":
+            row["detail"] = None
+    elif kind == "agent":
+        row.update(summary=ev.text("subtype"),
+                   detail=json.dumps(ev.obj.get("message"), sort_keys=True))
+    else:  # a type this parser does not know (newer Cilium, `debug_capture_error`): kept
+        row.update(summary=ev.text("message") if isinstance(ev.obj.get("message"), str)
+                   else None, detail=json.dumps(ev.obj, sort_keys=True))
+    return row
+
+
+def _json_lines(output: str):
+    """(line number, line, JSON value or None) for each line that holds something; a JSON
+    value spread over several lines (``| jq .``) is read whole, reported at its first line."""
+    decoder = json.JSONDecoder()
+    all_lines = output.splitlines(keepends=True)
+    starts = [0]
+    for piece in all_lines:
+        starts.append(starts[-1] + len(piece))
+    i = 0
+    while i < len(all_lines):
+        line = all_lines[i].rstrip()
+        if passed_over(line):
+            i += 1
+            continue
+        if not line.lstrip().startswith(("{", "[")):
+            yield i + 1, line, None
+            i += 1
+            continue
+        try:
+            value, end = decoder.raw_decode(output, starts[i] + len(all_lines[i]) - len(
+                all_lines[i].lstrip()))
+        except json.JSONDecodeError as e:
+            raise fail(f"not valid JSON ({e.msg})", i + 1, line) from None
+        last = next(k for k in range(i, len(all_lines)) if starts[k + 1] >= end)
+        if output[end:starts[last + 1]].strip():
+            raise fail("text after a JSON value on the same line", last + 1,
+                       all_lines[last].rstrip())
+        yield i + 1, line, value
+        i = last + 1
+
+
+@parser("cilium monitor", form="json")
+def cilium_monitor_json(output: str) -> pd.DataFrame:
+    """``cilium monitor -j`` / ``--json`` (any ``--type``, ``--related-to``...): the
+    datapath's events as JSON, one row per event, in the columns of :func:`cilium_monitor`.
+
+    Read per type (Cilium's ``DumpJSON`` of each message, ``pkg/monitor``): ``trace`` ->
+    ``cpu``, ``flow`` (``mark``), ``observation_point``, ``state``, ``src_endpoint``
+    (``source``), ``dst_endpoint`` (``dstID``; not for ``to-proxy``, where it is the proxy
+    port), identities (``srcLabel``/``dstLabel``), ``interface`` or ``ifindex``, ``summary``
+    (``traceSummary``, e.g. ``-> endpoint 212``) and from the packet's ``summary``: MACs, IPs,
+    ports, ``protocol``, ``tcp_flags``, with gopacket's layer dump in ``detail``; ``drop``
+    -> the same plus ``reason``, ``verdict`` ``dropped``, ``ifindex``; ``debug`` -> ``cpu``
+    and ``summary`` (the message; the JSON has no mark or endpoint); ``capture``;
+    ``logRecord`` -> ``event_type`` ``l7`` with endpoints, labels, identities, ``verdict``,
+    ``protocol``, ``observation_point`` request/response, ``traffic_direction``
+    ingress/egress, an HTTP ``summary`` like the text's and the L7 record in ``detail``;
+    ``agent`` -> ``summary`` (its subtype) and ``detail`` (its message). An unknown type
+    gives a row with ``event_type`` as given and the object in ``detail``. Not in the
+    JSON: ``time``, ``orig_ip``. Cilium prints policy verdicts as text even with ``-j``
+    (they have no JSON form) and socket traces not at all; text lines are read as
+    :func:`cilium_monitor` reads them, ``CPU NN: Lost N events`` gives a ``lost`` row.
+    """
+    rows: list[dict] = []
+    for n, line, value in _json_lines(output):
+        if value is None:
+            text = line.strip()
+            if _KNOWN.match(text):
+                continue
+            if m := _LOST.match(text):
+                rows.append({"event_type": "lost", "cpu": int(m.group("cpu")), "summary": text})
+                continue
+            row = _event(text, n, line)
+            if row is None:
+                raise fail("neither a JSON event nor a `cilium monitor` line", n, line)
+            rows.append(row)
+        elif isinstance(value, dict):
+            rows.append(_json_event(_Event(value, n, line)))
+        else:
+            raise fail("expected one JSON object per event", n, line)
     return frame(rows, COLUMNS)

@@ -57,7 +57,10 @@ def test_ip_object_abbreviations_are_expanded(typed, words):
      ("cilium-dbg status --output=json", True), ("bpftool -j net show", True),
      ("bpftool -jp prog show", True), ("bpftool net show", False), ("ip -j addr", True),
      ("hubble observe -o jsonpb", True), ("hubble observe", False),
-     ("kubectl get node -o wide", False), ("bpftool map list --bpffs -j | jq '.[]'", True)],
+     ("kubectl get node -o wide", False), ("bpftool map list --bpffs -j | jq '.[]'", True),
+     ("cilium monitor -j", True), ("cilium-dbg monitor --json --type drop", True),
+     ("c0 monitor -v -j -t trace", True), ("cilium monitor -vj", True),
+     ("cilium monitor -v", False)],
 )
 def test_json_is_recognised_in_each_tools_own_spelling(typed, json):
     assert read_command(typed).wants_json is json

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 
 import labkit
 from labkit import ParseError
-from labkit.parsers import cilium_monitor
-from tests.outputs import real, real_ids
+from labkit.parsers import cilium_monitor, cilium_monitor_json
+from tests.outputs import ROOT, load, real, real_ids
 
 # Each real file, the events it holds, and a fact of one of them.
 EXPECTED_ROWS = {
@@ -173,3 +174,174 @@ def test_grep_filtered_monitor_lines_parse_alone():
                       "xx drop (Policy denied) to endpoint 25729, identity 261->264: "
                       "10.11.13.37 -> 10.11.101.61 EchoRequest\n")
     assert df.iloc[0]["src_ip"] == "10.11.13.37"
+
+
+# --- cilium monitor -j ------------------------------------------------------------------------
+# No real `cilium monitor -j` output was found (issues/pages/code corpora searched for
+# `"type":"trace"`-style lines); tests/fixtures/invented/cilium-monitor-json.jsonl is invented
+# from cilium/cilium's Go source (commits in its header). Where each column comes from:
+#   trace  (datapath_trace.go TraceNotifyVerbose): cpu <- "cpu" ("CPU 01:"), flow <- "mark",
+#          observation_point <- "observationPoint", state <- "state", summary <- "traceSummary",
+#          src_endpoint <- "source", dst_endpoint <- "dstID" (not for to-proxy: a proxy port),
+#          src/dst_identity <- "srcLabel"/"dstLabel", interface|ifindex <- "ifindex" (the link
+#          cache's name, or the number as text when it has none); "bytes", "IpTraceID" unused.
+#   drop   (datapath_drop.go DropNotifyVerbose): reason <- "reason", ifindex <- "Ifindex" (a
+#          number), dst_endpoint <- "dstID", rest as trace; "Line", "File", "ExtError" unused.
+#   both:  "summary" (dissect.go DissectSummary): src/dst_mac <- l2, src/dst_ip <- l3,
+#          src/dst_port <- l4 (gopacket prints `80(http)`), protocol <- which layer key is
+#          present, tcp_flags <- SYN/ACK/RST/FIN=true in the "tcp" layer string (the text
+#          form's order), detail <- the layer strings.
+#   debug  (datapath_debug.go DebugMsg.getJSON): cpu, summary <- "message" (no mark, no source).
+#   capture (DebugCaptureVerbose): flow <- "mark", src_endpoint <- "source", summary <-
+#          "summary" (a connection summary, read like the text's), detail <- "message",
+#          interface <- "prefix" `-> <name>`.
+#   logRecord (logrecord.go LogRecordNotifyVerbose) -> event_type l7: observation_point <-
+#          "flowType" lowered, traffic_direction <- "observationPoint" lowered, protocol <-
+#          "l7Proto", src/dst_endpoint <- "srcEpID"/"dstEpID", labels <- "srcEpLabels"/
+#          "dstEpLabels", identities <- "srcIdentity"/"dstIdentity" (old: "DstIdentity"),
+#          verdict <- "verdict", summary <- "http" as `METHOD url => code`, detail <- the record.
+#   agent  (api/types.go AgentNotify.getJSON): summary <- "subtype", detail <- "message".
+#   Unknown "type": a row with event_type as given and the object in detail (Cilium adds
+#   types; DebugCapture's own error object is `debug_capture_error`). Policy verdicts have no
+#   JSON form (datapath_policy.go: DumpInfo only) and print as text even with -j; socket
+#   traces print only with -v (format.go); the banner goes to stderr (cilium-dbg monitor.go).
+
+MONITOR_JSON = load(ROOT / "tests/fixtures/invented/cilium-monitor-json.jsonl")
+
+
+def monitor_json():
+    return labkit.parse(MONITOR_JSON.command, MONITOR_JSON.text)
+
+
+def test_monitor_json_fixture_is_marked_invented():
+    assert MONITOR_JSON.kind.startswith("invented")
+    assert MONITOR_JSON.command == "cilium-dbg monitor -j"
+
+
+def test_monitor_json_gives_one_row_per_event_in_the_text_parsers_columns():
+    df = monitor_json()
+    assert df.attrs["parser"] == "cilium_monitor_json"
+    assert list(df.columns) == list(cilium_monitor("").columns)
+    assert list(df["event_type"]) == [
+        "trace", "trace", "trace", "trace", "drop", "policy-verdict", "debug", "capture",
+        "l7", "l7", "agent", "lost", "debug_capture_error"]
+    assert str(df["src_port"].dtype) == "Int64"
+
+
+def test_monitor_json_trace_splits_the_dissected_packet():
+    first = monitor_json().iloc[0]
+    assert (first["cpu"], first["flow"], first["state"]) == (1, "0x3f2a9c71", "new")
+    assert first["observation_point"] == "to-endpoint"
+    assert (first["src_endpoint"], first["dst_endpoint"]) == (1123, 1123)
+    assert (first["src_identity"], first["dst_identity"]) == (28411, 21807)
+    assert (first["src_ip"], first["src_port"]) == ("172.16.0.38", 52314)
+    assert (first["dst_ip"], first["dst_port"]) == ("172.16.1.234", 80)  # `80(http)`
+    assert (first["protocol"], first["tcp_flags"]) == ("TCP", "SYN")
+    assert first["interface"] == "lxc8b2f9a1c4d3e"
+    assert first["src_mac"] == "5e:31:c0:8a:12:f4"
+    assert first["summary"] == "-> endpoint 1123"
+    assert first["detail"].startswith("Ethernet\t{")
+
+
+def test_monitor_json_reply_ipv6_and_proxy_traces():
+    df = monitor_json()
+    assert df.iloc[1]["tcp_flags"] == "SYN, ACK"
+    assert pd.isna(df.iloc[1]["dst_endpoint"])
+    v6 = df.iloc[2]
+    assert (v6["src_ip"], v6["dst_port"], v6["protocol"]) == ("fd00:10:1::2a", 53, "UDP")
+    assert v6["ifindex"] == 0 and v6["interface"] is None
+    proxy = df.iloc[3]
+    assert proxy["observation_point"] == "to-proxy"
+    assert pd.isna(proxy["dst_endpoint"])  # dstID 15001 is the proxy port
+    assert proxy["summary"] == "-> proxy port 15001"
+
+
+def test_monitor_json_drop_and_its_text_policy_verdict():
+    df = monitor_json()
+    drop = df.iloc[4]
+    assert (drop["verdict"], drop["reason"], drop["ifindex"]) == ("dropped", "Policy denied", 14)
+    assert (drop["dst_ip"], drop["dst_port"]) == ("172.16.1.234", 8080)
+    verdict = df.iloc[5]
+    assert (verdict["verdict"], verdict["traffic_direction"]) == ("deny", "ingress")
+    assert verdict["dst_endpoint"] == 1123
+
+
+def test_monitor_json_debug_capture_l7_agent_lost_rows():
+    df = monitor_json()
+    assert df.iloc[6]["summary"] == "CT verdict: New, revnat=0"
+    capture = df.iloc[7]
+    assert (capture["interface"], capture["protocol"]) == ("lxc_health", "ICMP")
+    assert capture["detail"] == "Delivery to ifindex 6"
+    denied = df.iloc[8]
+    assert (denied["observation_point"], denied["traffic_direction"]) == ("request", "ingress")
+    assert (denied["verdict"], denied["protocol"]) == ("Denied", "HTTP")
+    assert denied["summary"] == "POST http://webpod.default.svc.cluster.local/admin => 403"
+    assert "k8s:app=netpod" in denied["src_labels"]
+    assert (denied["src_identity"], denied["dst_endpoint"]) == (28411, 1123)
+    assert '"X-Request-Id"' in denied["detail"]
+    assert df.iloc[10]["summary"] == "Policy updated"
+    assert '"rule_count": 1' in df.iloc[10]["detail"]
+    assert (df.iloc[11]["cpu"], df.iloc[11]["summary"]) == (3, "CPU 03: Lost 2 events")
+
+
+def test_monitor_json_unknown_type_is_kept_as_a_row():
+    df = cilium_monitor_json('{"type":"recorder","message":"something new","x":1}\n')
+    assert (df.iloc[0]["event_type"], df.iloc[0]["summary"]) == ("recorder", "something new")
+    assert '"x": 1' in df.iloc[0]["detail"]
+
+
+def test_monitor_json_older_shape_drop_ifindex_name_and_capitalised_identity():
+    # The shape of the early `-j` (cilium/microscope's monitor parser test): `ifindex` as a
+    # name in drops, `DstIdentity`, `CPU 01` without a colon.
+    text = ('{"cpu":"CPU 00:","type":"drop","mark":"0xa9263786","ifindex":"lxc05f8b",'
+            '"reason":"Policy denied (L3)","source":5766,"bytes":66,"srcLabel":49055,'
+            '"dstLabel":20496,"dstID":5766,"summary":{"l3":{"src":"10.0.0.1","dst":"10.0.0.2"},'
+            '"l4":{"src":"80","dst":"37934"}}}\n'
+            '{"type":"debug","message":"debug message","cpu":"CPU 01"}\n'
+            '{"type":"logRecord","observationPoint":"Ingress","flowType":"Request",'
+            '"l7Proto":"kafka","srcEpID":0,"srcIdentity":8370,"dstEpID":29381,'
+            '"DstIdentity":12427,"verdict":"Forwarded","kafka":{"APIKey":"fetch"}}\n')
+    df = labkit.parse("cilium monitor --json", text)
+    assert (df.iloc[0]["interface"], df.iloc[0]["dst_port"]) == ("lxc05f8b", 37934)
+    assert df.iloc[1]["cpu"] == 1
+    assert (df.iloc[2]["dst_identity"], df.iloc[2]["protocol"]) == (12427, "KAFKA")
+    assert df.iloc[2]["detail"] == '{"APIKey": "fetch"}'
+
+
+def test_monitor_json_pretty_printed_by_jq_reads_whole_objects():
+    text = '{\n  "cpu": "CPU 02:",\n  "type": "debug",\n  "message": "CT lookup"\n}\n'
+    df = labkit.parse("cilium monitor -j | jq .", text * 2)
+    assert list(df["summary"]) == ["CT lookup", "CT lookup"]
+
+
+def test_monitor_json_grep_filtered_lines_parse_alone():
+    line = MONITOR_JSON.text.splitlines()[7]
+    df = labkit.parse("c0 monitor -j | grep '\"type\":\"drop\"'", line + "\n")
+    assert df.iloc[0]["reason"] == "Policy denied"
+
+
+def test_monitor_json_broken_line_raises_quoting_it():
+    with pytest.raises(ParseError) as e:
+        cilium_monitor_json('{"type":"debug","message":"a"}\n{"type":"trace","mark":\n')
+    assert e.value.line_number == 2
+
+
+def test_monitor_json_wrong_field_type_or_no_type_raises():
+    with pytest.raises(ParseError, match="source"):
+        cilium_monitor_json('{"type":"trace","source":"x"}\n')
+    with pytest.raises(ParseError, match="type"):
+        cilium_monitor_json('{"message":"no type"}\n')
+    with pytest.raises(ParseError, match="object"):
+        cilium_monitor_json("[1, 2]\n")
+
+
+def test_monitor_json_unknown_text_line_raises():
+    with pytest.raises(ParseError) as e:
+        cilium_monitor_json('Press Ctrl-C to quit\nsomething else entirely\n')
+    assert e.value.line_number == 2
+
+
+def test_monitor_json_empty_output_has_columns_and_no_rows():
+    df = cilium_monitor_json("")
+    assert len(df) == 0
+    assert list(df.columns) == list(cilium_monitor("").columns)
