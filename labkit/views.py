@@ -188,12 +188,19 @@ def counts_series(seen: Counter) -> pd.Series:
     return series
 
 
-def capture(lab, pod: str, command: str, during: str, settle: float = 0.3) -> str:
+#: what tcpdump (on stderr) and ngrep (on stdout) print once they capture
+CAPTURING = "listening on|^filter:"
+
+
+def capture(lab, pod: str, command: str, during: str, ready: str = CAPTURING) -> str:
     """Runs a capture (tcpdump, ngrep) in a pod while ``during`` runs there, as a learner does
-    with two terminals; returns what the capture printed."""
-    script = (f"{command} & P=$!; sleep {settle}; {during} >/dev/null 2>&1; sleep 0.2; "
-              "kill $P; wait $P")
-    return lab.exec(pod, script, shell=True, timeout=15.0).stdout
+    with two terminals: ``during`` starts once the capture prints ``ready`` (a grep -E
+    pattern), or after 5 s. Returns what the capture printed on its standard output."""
+    script = (f'out=$(mktemp); err=$(mktemp); {command} >"$out" 2>"$err" & P=$!; i=0; '
+              f'until cat "$out" "$err" | grep -qE {shlex.quote(ready)} || [ $i -ge 100 ]; '
+              f'do sleep 0.05; i=$((i+1)); done; {during} >/dev/null 2>&1; sleep 0.2; '
+              'kill $P; wait $P; cat "$out"; rm -f "$out" "$err"')
+    return lab.exec(pod, script, shell=True, timeout=20.0).stdout
 
 
 def asked_vs_got(calls: pd.DataFrame, flows: pd.DataFrame) -> pd.DataFrame:
