@@ -1,6 +1,6 @@
 """A learner's view: JupyterLab on a free localhost port, headless Chromium (Debian's, driven
 by playwright, kept off the network) opens notebook 07, runs all its cells, and the plots
-and the live widgets render. A screenshot goes to test-output/browser/.
+and the live widgets render. Screenshots (light and dark theme) go to test-output/browser/.
 
 The notebook runs from a copy, so the committed one never gets outputs. The widgets are left
 to decide for themselves (no LABKIT_WIDGETS): JupyterLab's widget manager is attached, so they
@@ -134,5 +134,10 @@ def test_notebook_07_runs_in_jupyterlab_with_plots_and_live_widgets(playwright_a
             progress.first.scroll_into_view_if_needed()
             page.wait_for_timeout(1500)  # cells scrolled into view render lazily
             page.screenshot(path=str(OUTPUT / "notebook07.png"))
+            # the same pictures on the dark theme, for a reader to compare
+            page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme',"
+                          " {theme: 'JupyterLab Dark'})")
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(OUTPUT / "notebook07-dark.png"))
         finally:
             browser.close()
