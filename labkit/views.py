@@ -172,15 +172,6 @@ def answers(lab, pod: str, url: str, count: int, batch: int = 10) -> Iterator[li
         left -= n
 
 
-def backend_counts(lab, pod: str, url: str, count: int = 100) -> pd.Series:
-    """How many of ``count`` requests each backend answered (``for i in $(seq 100); do curl
-    ...; done | sort | uniq -c``)."""
-    seen: Counter = Counter()
-    for names in answers(lab, pod, url, count):
-        seen.update(names)
-    return counts_series(seen)
-
-
 def counts_series(seen: Counter) -> pd.Series:
     """Counts by backend, sorted by name, as a Series named ``requests``."""
     series = pd.Series(dict(sorted(seen.items())), dtype="int64", name="requests")
