@@ -3,7 +3,12 @@ hubble's filters, the note a lab gives when it cannot do something."""
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
 from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -123,3 +128,84 @@ def test_programs_per_interface_adds_each_programs_details():
 def test_in_network_tells_whether_an_address_is_in_a_cidr():
     assert views.in_network(views.OUTSIDE_HOST, "192.168.0.0/16")
     assert not views.in_network("8.8.8.8", "192.168.0.0/16")
+
+
+class FakeLab:
+    """Answers the calls the views make with canned outputs, as either lab would."""
+
+    def __init__(self) -> None:
+        self.applied: list[str] = []
+        self.pod_outputs = {
+            ("netpod", "ip -j route"): json.dumps([
+                {"dst": "default", "gateway": "172.16.0.254", "dev": "eth0"},
+                {"dst": "172.16.0.254", "dev": "eth0", "scope": "link"}]),
+            ("netpod", "ip -j neigh"): json.dumps([
+                {"dst": "172.16.0.254", "dev": "eth0", "lladdr": "fa:f2:82:2b:85:c8",
+                 "state": ["REACHABLE"]}]),
+        }
+        self.node_outputs = {
+            "ip -j route": json.dumps([{"dst": "172.16.0.1", "dev": "lxca2", "scope": "link"},
+                                       {"dst": "172.16.1.0/24", "gateway": "192.168.10.101",
+                                        "dev": "ens5"}]),
+            "ip -j addr": json.dumps([{"ifindex": 9, "ifname": "lxca2", "flags": ["UP"],
+                                       "mtu": 1500, "operstate": "UP",
+                                       "address": "FA:F2:82:2B:85:C8", "addr_info": []}]),
+        }
+
+    def apply(self, path) -> list[str]:
+        self.applied.append(Path(path).name)
+        return [f"applied {Path(path).name}"]
+
+    def pods(self) -> pd.DataFrame:
+        return pd.DataFrame({"name": ["netpod"], "ip": ["172.16.0.1"], "node": ["k8s-s"]})
+
+    def services(self) -> pd.DataFrame:
+        return pd.DataFrame({"name": ["svc"], "cluster_ip": ["10.96.139.215"]})
+
+    def pod_ip(self, pod: str) -> str:
+        return "172.16.0.1"
+
+    def exec(self, pod: str, command, **_: object) -> subprocess.CompletedProcess:
+        if isinstance(command, str):  # a request loop
+            n = int(re.search(r"seq (\d+)", command)[1])
+            out = "Hostname: webpod1\nHostname: (no answer)\n" * (n // 2)
+        else:
+            out = self.pod_outputs[(pod, " ".join(command))]
+        return subprocess.CompletedProcess(command, 0, out, "")
+
+    def agent(self, node: str):
+        outputs = self.node_outputs
+        return SimpleNamespace(command=lambda *a: parse(" ".join(a), outputs[" ".join(a)]))
+
+    def node(self, name: str):
+        text = ("/proc/sys/net/ipv4/conf/lxca2/proxy_arp:0\n"
+                "/proc/sys/net/ipv4/conf/all/proxy_arp:0\n")
+        return SimpleNamespace(run=lambda *a, **k: subprocess.CompletedProcess(a, 0, text, ""))
+
+
+def test_seed_applies_the_seeds_pods_then_its_service():
+    lab = FakeLab()
+    assert views.seed(lab) == ["applied pods.yaml", "applied svc.yaml"]
+    assert views.seed(lab, service=False) == ["applied pods.yaml"]
+
+
+def test_node_of_and_cluster_ip_name_what_the_lab_has_when_asked_for_something_else():
+    lab = FakeLab()
+    assert views.node_of(lab, "netpod") == "k8s-s"
+    assert views.cluster_ip(lab) == "10.96.139.215"
+    with pytest.raises(LabError, match="the lab's pods: netpod"):
+        views.node_of(lab, "webpod9")
+    with pytest.raises(LabError, match="the lab's services: svc"):
+        views.cluster_ip(lab, "other")
+
+
+def test_gateway_and_lxc_puts_the_gateway_mac_beside_the_lxc_mac():
+    row = views.gateway_and_lxc(FakeLab(), "netpod").iloc[0]
+    assert (row["gateway"], row["gateway_mac"]) == ("172.16.0.254", "fa:f2:82:2b:85:c8")
+    assert (row["lxc"], row["lxc_mac"]) == ("lxca2", "fa:f2:82:2b:85:c8")
+    assert (row["lxc_addresses"], row["lxc_proxy_arp"]) == (0, 0)
+
+
+def test_answers_yields_the_backend_of_each_request_batch_by_batch():
+    batches = list(views.answers(FakeLab(), "netpod", "10.96.139.215", count=5, batch=4))
+    assert batches == [["webpod1", "(no answer)"] * 2, []]
