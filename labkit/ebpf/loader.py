@@ -7,6 +7,9 @@ datapath. Compiling takes a few tenths of a second, once per process and file.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from labkit.errors import LabkitError
@@ -40,3 +43,18 @@ def load(bpf, name: str, prog_type: int, attach_type: int = -1):
         return bpf.load_func(name.encode(), prog_type, attach_type=attach_type)
     except Exception as e:  # bcc raises bare Exception when the verifier refuses
         raise DatapathError(f"the kernel refused {name}: {e}") from e
+
+
+@contextlib.contextmanager
+def loaded(bpf, programs: dict[str, tuple[int, int]]) -> Iterator[dict[str, int]]:
+    """Loads programs (name -> (program type, attach type)) for the time of an attach and
+    yields their fds; then lets go of them. What attached them (a link, a tc filter) keeps
+    them alive, and no process keeps a program of the lab after `labkit down`."""
+    fds = {name: load(bpf, name, prog_type, attach_type).fd
+           for name, (prog_type, attach_type) in programs.items()}
+    try:
+        yield fds
+    finally:
+        for name, fd in fds.items():
+            bpf.funcs.pop(name.encode(), None)
+            os.close(fd)

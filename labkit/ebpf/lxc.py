@@ -75,7 +75,7 @@ class EndpointPrograms:
 
         self.pin_dir = Path(pin_dir)
         self._bpf = loader.compile_pinned(SOURCE, self.pin_dir)
-        self._progs = {name: loader.load(self._bpf, name, BPF.SCHED_CLS) for name in PROGRAMS}
+        self._programs = {name: (BPF.SCHED_CLS, -1) for name in PROGRAMS}
         self._flows: list[dict] = []
         self._offset = _boot_offset()
         self._bpf[b"cilium_events"].open_ring_buffer(self._on_event)
@@ -87,18 +87,20 @@ class EndpointPrograms:
         or ``clsact`` (tc filters named like Cilium's before 1.16, ``cil_from_container-lxc..``)."""
         netns, link_dir = Path(netns), Path(link_dir)
         mode = mode or ("tcx" if links.tcx_supported() else "clsact")
-        if mode == "tcx":
-            link_dir.mkdir(parents=True, exist_ok=True)
-            for name, hook in PROGRAMS.items():
-                links.attach_tcx(self._progs[name].fd, netns, ifname, hook,
-                                 link_dir / f"{ifname}_{name}")
-            return mode
-        # pyroute2 drives an asyncio loop of its own, which cannot run inside one that already
-        # runs (a Jupyter kernel's): a thread of its own, in the node's namespace, has none.
-        in_netns(netns, lambda: self._attach_clsact(netns, ifname))
+        # Each endpoint gets programs of its own, as on a Cilium node (distinct prog ids).
+        with loader.loaded(self._bpf, self._programs) as fds:
+            if mode == "tcx":
+                link_dir.mkdir(parents=True, exist_ok=True)
+                for name, hook in PROGRAMS.items():
+                    links.attach_tcx(fds[name], netns, ifname, hook,
+                                     link_dir / f"{ifname}_{name}")
+                return mode
+            # pyroute2 drives an asyncio loop of its own, which cannot run inside one that
+            # already runs (a Jupyter kernel's): a thread in the node's namespace has none.
+            in_netns(netns, lambda: self._attach_clsact(netns, ifname, fds))
         return mode
 
-    def _attach_clsact(self, netns: Path, ifname: str) -> None:
+    def _attach_clsact(self, netns: Path, ifname: str, fds: dict[str, int]) -> None:
         from pyroute2 import IPRoute  # noqa: PLC0415 - slow import, only for this mode
 
         with IPRoute() as ns:
@@ -110,7 +112,7 @@ class EndpointPrograms:
                 ns.tc("add", "clsact", index)
             for name, hook in PROGRAMS.items():
                 parent = "ffff:fff2" if hook == links.TCX_INGRESS else "ffff:fff3"
-                ns.tc("replace-filter", "bpf", index, ":1", fd=self._progs[name].fd,
+                ns.tc("replace-filter", "bpf", index, ":1", fd=fds[name],
                       name=f"{name}-{ifname}", parent=parent, classid=1, direct_action=True)
 
     # --- maps the lab keeps in step -------------------------------------------------------

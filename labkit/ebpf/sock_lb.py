@@ -81,8 +81,7 @@ class SocketLB:
 
         self.pin_dir = Path(pin_dir)
         self._bpf = loader.compile_pinned(SOURCE, self.pin_dir)
-        self._progs = {name: loader.load(self._bpf, name, BPF.CGROUP_SOCK_ADDR, hook)
-                       for name, hook in HOOKS.items()}
+        self._programs = {name: (BPF.CGROUP_SOCK_ADDR, hook) for name, hook in HOOKS.items()}
         self._events: list[dict] = []
         self._bpf[b"labkit_sock_events"].open_ring_buffer(self._on_event)
 
@@ -95,8 +94,9 @@ class SocketLB:
             raise DatapathError(f"refusing to attach to the root cgroup {cgroup}: "
                                 "give the lab's own cgroup")
         link_dir.mkdir(parents=True, exist_ok=True)
-        for name, hook in HOOKS.items():
-            links.attach_cgroup(self._progs[name].fd, cgroup, hook, link_dir / name)
+        with loader.loaded(self._bpf, self._programs) as fds:
+            for name, hook in HOOKS.items():
+                links.attach_cgroup(fds[name], cgroup, hook, link_dir / name)
 
     def close(self) -> None:
         """Lets go of this process's handles; pinned maps and links stay."""

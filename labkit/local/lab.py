@@ -400,19 +400,21 @@ class LocalLab:
         """``kubectl get endpoints``: the ready pods behind each service."""
         s = state.read()
         now = time.time()
+        ready = [p for p in s["pods"].values() if self._pod_ready(p)]  # once, not per service
         rows = [{"namespace": v["namespace"], "name": v["name"],
-                 "endpoints": tables.endpoints_text(self._backends(s, v)),
+                 "endpoints": tables.endpoints_text(self._backends(ready, v)),
                  "age": tables.age(now - v["created"])}
                 for v in s["services"].values()
                 if all_namespaces or v["namespace"] == namespace]
         return tables.frame(rows, tables.ENDPOINT_COLUMNS, all_namespaces)
 
-    def _backends(self, s: dict, svc: dict) -> list[str]:
+    @staticmethod
+    def _backends(ready: list[dict], svc: dict) -> list[str]:
         if not svc["selector"]:
             return list(svc.get("endpoints", []))
         out = []
-        for p in s["pods"].values():
-            if (p["namespace"] == svc["namespace"] and self._pod_ready(p)
+        for p in ready:
+            if (p["namespace"] == svc["namespace"]
                     and svc["selector"].items() <= p["labels"].items()):
                 for port in svc["ports"]:
                     target = port["target_port"]

@@ -192,3 +192,15 @@ def test_the_programs_sit_where_a_learner_looks_for_them(lab):
     net = labkit.parse("bpftool net show", lab.node("k8s-w1").run("bpftool net show").stdout)
     assert {"cil_from_container", "cil_to_container"} <= {
         str(n).split("-")[0] for n in net.prog_name}
+
+
+def test_a_process_that_drove_the_lab_holds_none_of_its_programs(lab):
+    """Attach points keep the programs; a notebook kernel that applied pods must not, or
+    `labkit down` could not unload them while the kernel lives."""
+    import os
+
+    lab.apply(UDP_SERVICE)
+    lab.delete("svc/udpsvc")
+    held = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+            if os.path.exists(f"/proc/self/fd/{fd}")]
+    assert not [link for link in held if "bpf-prog" in link]
