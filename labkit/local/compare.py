@@ -10,11 +10,26 @@ Every figure is kept as a ratio to the direct path of the same run.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from labkit import plots
+from labkit.errors import LabError
 
 COUNTS = (1, 100, 1000, 5000, 10000)
+PATHS = {"pod IP": "pod", "ClusterIP via socket LB": "uplink",
+         "ClusterIP via iptables": "service"}  # path -> its colour in labkit.plots
+
+
+def counts_from_env(default: tuple[int, ...] = COUNTS) -> tuple[int, ...]:
+    """The service counts to measure: $LABKIT_COUNTS ("1,100,1000") or the issue's five.
+    CI sets fewer, to keep the notebook run short."""
+    text = os.environ.get("LABKIT_COUNTS", "")
+    return tuple(int(n) for n in text.split(",") if n.strip()) or default
 
 # Runs inside netpod: n rounds over the targets, order alternating; per-request seconds.
 CLIENT = """
@@ -32,6 +47,14 @@ for i in range(n):
         times[t].append(time.perf_counter() - start)
 print(json.dumps(times))
 """
+
+
+def require_local(lab) -> None:
+    """The experiment switches the lab's service datapath, which only the local lab can do."""
+    if getattr(lab, "kind", None) != "local":
+        raise LabError("this experiment switches the lab between socket LB and kube-proxy's "
+                       "iptables rules, which only the local lab can do: unset LABKIT_LAB "
+                       "(or connect('local')) to run it")
 
 
 def extra_services(names: list[str]) -> str:
@@ -74,6 +97,7 @@ def measure(lab, counts: tuple[int, ...] = COUNTS, requests: int = 300,
     same run. The direct path alternates between webpod1's and webpod2's pod IPs, as the
     service's random backend choice does. The lab is left with the seed's service only, in
     socket-LB mode."""
+    require_local(lab)
     pods = [lab.pod_ip("webpod1"), lab.pod_ip("webpod2")]
     svc = lab.services()
     vip = svc.loc[svc.name == "svc", "cluster_ip"].item()
@@ -148,3 +172,34 @@ def check_iptables_cost_grows(summary_df: pd.DataFrame) -> None:
             f"expected iptables DNAT to cost more than the socket LB at {rows.services.max()} "
             f"services; saw latency ratios {via_iptables:.2f} (iptables) and {via_socket:.2f} "
             "(socket LB). Try more services: the chains grow with each one.")
+
+
+@plots.themed
+def curves(summary_df: pd.DataFrame) -> Figure:
+    """The three paths against the number of services: request latency as a ratio to the
+    direct path (with the spread over repeats), connections per second, and the time
+    iptables-restore takes to install kube-proxy's rules."""
+    fig = Figure(figsize=(11, 3.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    latency, rate, install = fig.subplots(1, 3)
+    for path, kind in PATHS.items():
+        rows = summary_df[summary_df.path == path].sort_values("services")
+        color = plots.COLORS[kind]
+        spread = [rows.latency_ratio - rows.latency_ratio_min,
+                  rows.latency_ratio_max - rows.latency_ratio]
+        latency.errorbar(rows.services, rows.latency_ratio, yerr=spread, marker="o",
+                         color=color, label=path, capsize=3, gid=f"latency {path}")
+        rate.plot(rows.services, rows.connections_per_s, marker="o", color=color, label=path,
+                  gid=f"rate {path}")
+        if path == "ClusterIP via iptables":
+            install.plot(rows.services, rows.install_s, marker="o", color=color,
+                         gid="install")
+    latency.set_title("request latency / direct")
+    rate.set_title("connections per second")
+    install.set_title("iptables-restore of kube-proxy's rules (s)")
+    for ax in (latency, rate, install):
+        ax.set_xscale("symlog", linthresh=10)
+        ax.set_xlabel("services")
+        ax.grid(True)
+    latency.legend()
+    return fig

@@ -85,3 +85,26 @@ def test_iptables_check_fails_when_install_time_does_not_grow():
 def test_iptables_check_fails_when_dnat_is_no_dearer_than_socket_lb():
     with pytest.raises(AssertionError, match="cost more than the socket LB"):
         compare.check_iptables_cost_grows(_figures(1.5, 1.0, [0.01, 0.1, 0.9]))
+
+
+def test_curves_draw_one_line_per_path_and_the_install_time():
+    fig = compare.curves(_figures(1.02, 1.3, [0.01, 0.1, 0.9]))
+    gids = {a.get_gid() for a in fig.findobj() if a.get_gid()}
+    assert {f"rate {p}" for p in compare.PATHS} <= gids and "install" in gids
+    install = next(a for a in fig.findobj() if a.get_gid() == "install")
+    assert list(install.get_ydata()) == [0.01, 0.1, 0.9]
+
+
+def test_counts_come_from_the_environment_when_set(monkeypatch):
+    monkeypatch.setenv("LABKIT_COUNTS", "1, 50")
+    assert compare.counts_from_env() == (1, 50)
+    monkeypatch.delenv("LABKIT_COUNTS")
+    assert compare.counts_from_env() == compare.COUNTS
+
+
+def test_on_a_cluster_the_experiment_says_it_needs_the_local_lab():
+    class Cluster:
+        kind = "cluster"
+
+    with pytest.raises(compare.LabError, match="only the local lab"):
+        compare.measure(Cluster())
