@@ -398,3 +398,45 @@ def no_pods(pods: pd.DataFrame) -> Passed:
         _fail("pods are still there", "no pods", _listed(pods["name"]),
               "`kubectl delete pod --all` and wait for them to terminate")
     return Passed("no pods left")
+
+
+# ---- 10: socket LB against kube-proxy's iptables DNAT ---------------------------------------
+
+def socket_lb_close_to_direct(summary: pd.DataFrame, tolerance: float = 0.10) -> Passed:
+    """The socket LB translates once per connection: through it, a request costs about what
+    it costs to the pod IP directly, whatever the number of services (labkit.local.compare
+    summary: services, path, latency_ratio)."""
+    rows = summary[summary["path"] == "ClusterIP via socket LB"]
+    worst = rows.loc[rows["latency_ratio"].idxmax()]
+    if worst["latency_ratio"] > 1 + tolerance:
+        _fail("through the socket LB a request costs more than going to the pod directly",
+              f"a latency ratio to the direct path within {1 + tolerance:.2f}",
+              f"{worst['latency_ratio']:.2f} at {worst['services']} services",
+              "a busy machine skews short measurements: rerun with more requests, and "
+              "check `lab.kube_proxy()` says 'none' (socket LB attached)")
+    return Passed(f"socket LB within {tolerance:.0%} of direct at every count "
+                  f"(worst {worst['latency_ratio']:.2f})")
+
+
+def iptables_cost_grows(summary: pd.DataFrame) -> Passed:
+    """kube-proxy's rules grow with the services: installing them takes longer, and at the
+    largest count a request through them costs more than through the socket LB."""
+    rows = summary[summary["path"] == "ClusterIP via iptables"].sort_values("services")
+    install = dict(zip(rows["services"], rows["install_s"], strict=True))
+    times = list(install.values())
+    if any(later <= earlier for earlier, later in zip(times, times[1:], strict=False)):
+        _fail("installing kube-proxy's rules did not take longer with more services",
+              "iptables-restore time growing with the services",
+              ", ".join(f"{n}: {t:.3f} s" for n, t in install.items()),
+              "the nat table of a node (`iptables-save -t nat | grep -c KUBE-SEP`)")
+    largest = rows["services"].max()
+    at = summary[summary["services"] == largest].set_index("path")["latency_ratio"]
+    via_iptables, via_socket = at["ClusterIP via iptables"], at["ClusterIP via socket LB"]
+    if via_iptables <= via_socket:
+        _fail(f"at {largest} services iptables DNAT cost no more than the socket LB",
+              "a higher latency ratio through iptables than through the socket LB",
+              f"{via_iptables:.2f} (iptables) against {via_socket:.2f} (socket LB)",
+              "measure more services: KUBE-SERVICES is walked rule by rule")
+    return Passed(f"iptables cost grows with the services (install {times[0]:.3f} s -> "
+                  f"{times[-1]:.3f} s; at {largest}: {via_iptables:.2f}x vs "
+                  f"{via_socket:.2f}x through the socket LB)")

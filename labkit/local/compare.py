@@ -144,36 +144,6 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def check_socket_lb_close_to_direct(summary_df: pd.DataFrame, tolerance: float = 0.10) -> None:
-    """The socket LB translates once per connection: through it, a request costs about what
-    it costs to the pod IP directly, whatever the number of services."""
-    rows = summary_df[summary_df.path == "ClusterIP via socket LB"]
-    worst = rows.loc[rows.latency_ratio.idxmax()]
-    if worst.latency_ratio > 1 + tolerance:
-        raise AssertionError(
-            f"expected the socket LB within {tolerance:.0%} of the direct path; saw "
-            f"{worst.latency_ratio:.2f}x at {worst.services} services. Is the machine busy? "
-            "Rerun the measurement with more requests.")
-
-
-def check_iptables_cost_grows(summary_df: pd.DataFrame) -> None:
-    """kube-proxy's rules grow with the services: installing them takes longer, and at the
-    largest count a request through them costs more than through the socket LB."""
-    rows = summary_df[summary_df.path == "ClusterIP via iptables"].sort_values("services")
-    install = rows.install_s.tolist()
-    if any(later <= earlier for earlier, later in zip(install, install[1:], strict=False)):
-        raise AssertionError(f"expected the rule install time to grow with the services; saw "
-                             f"{dict(zip(rows.services, install, strict=True))} seconds")
-    largest = summary_df[summary_df.services == rows.services.max()].set_index("path")
-    via_iptables = largest.latency_ratio["ClusterIP via iptables"]
-    via_socket = largest.latency_ratio["ClusterIP via socket LB"]
-    if via_iptables <= via_socket:
-        raise AssertionError(
-            f"expected iptables DNAT to cost more than the socket LB at {rows.services.max()} "
-            f"services; saw latency ratios {via_iptables:.2f} (iptables) and {via_socket:.2f} "
-            "(socket LB). Try more services: the chains grow with each one.")
-
-
 @plots.themed
 def curves(summary_df: pd.DataFrame) -> Figure:
     """The three paths against the number of services: request latency as a ratio to the

@@ -12,8 +12,8 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 BOOKS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
-def test_there_is_a_notebook_per_chapter_00_to_09():
-    assert [p.name[:2] for p in BOOKS] == [f"{i:02d}" for i in range(10)]
+def test_there_is_a_notebook_per_chapter_00_to_09_and_the_experiment_10():
+    assert [p.name[:2] for p in BOOKS] == [f"{i:02d}" for i in range(11)]
 
 
 @pytest.mark.parametrize("path", BOOKS, ids=lambda p: p.name)
