@@ -22,6 +22,7 @@ from labkit.errors import LabError
 
 COUNTS = (1, 100, 1000, 5000, 10000)
 PATHS = {"pod IP": "pod", "ClusterIP via socket LB": "uplink",
+         "pod IP with kube-proxy's rules": "lxc",
          "ClusterIP via iptables": "service"}  # path -> its colour in labkit.plots
 
 
@@ -82,21 +83,27 @@ def _run(lab, targets: list[str], requests: int) -> dict[str, list[float]]:
     return json.loads(out)
 
 
-def _row(n: int, path: str, repeat: int, times: list[float], **extra) -> dict:
+def _row(n: int, path: str, repeat: int, times: list[float], install_s: float | None = None
+         ) -> dict:
     ordered = sorted(times)
     return {"services": n, "path": path, "repeat": repeat,
             "connections_per_s": len(times) / sum(times),
             "median_ms": statistics.median(times) * 1e3,
-            "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1e3, **extra}
+            "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1e3,
+            "install_s": install_s}
 
 
 def measure(lab, counts: tuple[int, ...] = COUNTS, requests: int = 300,
             repeats: int = 3) -> pd.DataFrame:
-    """One row per (services, mode, path, repeat): connections/s, median and p99 latency,
-    the rule install time (iptables mode), and the ratio to the direct path measured in the
-    same run. The direct path alternates between webpod1's and webpod2's pod IPs, as the
-    service's random backend choice does. The lab is left with the seed's service only, in
-    socket-LB mode."""
+    """One row per (services, path, repeat): connections/s, median and p99 latency, the rule
+    install time, and the ratios to the direct path without kube-proxy's rules.
+
+    Each repeat measures both modes back to back: socket LB (the pod IPs and the ClusterIP),
+    then kube-proxy's rules (the pod IPs again and the ClusterIP). The second "pod IP with
+    kube-proxy's rules" path shows that the rules cost every new connection through the
+    node, not only those to a service. The direct path alternates between webpod1's and
+    webpod2's pod IPs, as the service's random backend choice does. The lab is left with the
+    seed's service only, in socket-LB mode."""
     require_local(lab)
     pods = [lab.pod_ip("webpod1"), lab.pod_ip("webpod2")]
     svc = lab.services()
@@ -104,17 +111,19 @@ def measure(lab, counts: tuple[int, ...] = COUNTS, requests: int = 300,
     rows = []
     try:
         for n in counts:
-            for mode, path in (("none", "ClusterIP via socket LB"),
-                               ("iptables", "ClusterIP via iptables")):
+            lab.kube_proxy("none")
+            set_service_count(lab, n)
+            for r in range(repeats):
                 lab.kube_proxy("none")
-                set_service_count(lab, n)
-                lab.kube_proxy(mode)
-                install = lab.iptables_install_seconds() if mode == "iptables" else None
-                for r in range(repeats):
-                    times = _run(lab, [*pods, vip], requests)
-                    direct = times[pods[0]] + times[pods[1]]
-                    rows += [_row(n, "pod IP", r, direct, mode=mode),
-                             _row(n, path, r, times[vip], mode=mode, install_s=install)]
+                times = _run(lab, [*pods, vip], requests)
+                rows += [_row(n, "pod IP", r, times[pods[0]] + times[pods[1]]),
+                         _row(n, "ClusterIP via socket LB", r, times[vip])]
+                lab.kube_proxy("iptables")
+                install = lab.iptables_install_seconds()
+                times = _run(lab, [*pods, vip], requests)
+                rows += [_row(n, "pod IP with kube-proxy's rules", r,
+                              times[pods[0]] + times[pods[1]]),
+                         _row(n, "ClusterIP via iptables", r, times[vip], install_s=install)]
     finally:
         lab.kube_proxy("none")
         set_service_count(lab, 1)
@@ -122,10 +131,10 @@ def measure(lab, counts: tuple[int, ...] = COUNTS, requests: int = 300,
 
 
 def with_ratios(df: pd.DataFrame) -> pd.DataFrame:
-    """Adds each row's ratios to the pod-IP row of the same services, mode and repeat:
-    latency (median) and connection rate."""
-    direct = df[df.path == "pod IP"].set_index(["services", "mode", "repeat"])
-    key = pd.MultiIndex.from_frame(df[["services", "mode", "repeat"]])
+    """Adds each row's ratios to the "pod IP" row of the same services and repeat: latency
+    (median) and connection rate."""
+    direct = df[df.path == "pod IP"].set_index(["services", "repeat"])
+    key = pd.MultiIndex.from_frame(df[["services", "repeat"]])
     df = df.copy()
     df["latency_ratio"] = df.median_ms.to_numpy() / direct.median_ms.reindex(key).to_numpy()
     df["rate_ratio"] = df.connections_per_s.to_numpy() / direct.connections_per_s.reindex(
@@ -134,8 +143,8 @@ def with_ratios(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Per services and path (the direct path pooled over both modes): the median over
-    repeats of each figure, and the spread (min-max) of the latency ratio."""
+    """Per services and path: the median over repeats of each figure, and the spread
+    (min-max) of the latency ratio."""
     g = df.groupby(["services", "path"])
     out = g[["connections_per_s", "median_ms", "p99_ms", "latency_ratio", "rate_ratio"]].median()
     out["latency_ratio_min"] = g.latency_ratio.min()
