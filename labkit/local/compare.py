@@ -77,7 +77,9 @@ def set_service_count(lab, n: int) -> None:
         lab.apply(extra_services(sorted(want - have)), wait=False)
 
 
-def _run(lab, targets: list[str], requests: int) -> dict[str, list[float]]:
+def connection_times(lab, targets: list[str], requests: int) -> dict[str, list[float]]:
+    """Seconds per connection + small HTTP request from netpod, per target address, the
+    targets taken in turn (order alternating) so all see the same machine load."""
     out = lab.exec("netpod", ["/usr/bin/python3", "-c", CLIENT, ",".join(targets),
                               str(requests)], timeout=600, check=True).stdout
     return json.loads(out)
@@ -115,12 +117,12 @@ def measure(lab, counts: tuple[int, ...] = COUNTS, requests: int = 300,
             set_service_count(lab, n)
             for r in range(repeats):
                 lab.kube_proxy("none")
-                times = _run(lab, [*pods, vip], requests)
+                times = connection_times(lab, [*pods, vip], requests)
                 rows += [_row(n, "pod IP", r, times[pods[0]] + times[pods[1]]),
                          _row(n, "ClusterIP via socket LB", r, times[vip])]
                 lab.kube_proxy("iptables")
                 install = lab.iptables_install_seconds()
-                times = _run(lab, [*pods, vip], requests)
+                times = connection_times(lab, [*pods, vip], requests)
                 rows += [_row(n, "pod IP with kube-proxy's rules", r,
                               times[pods[0]] + times[pods[1]]),
                          _row(n, "ClusterIP via iptables", r, times[vip], install_s=install)]
