@@ -51,7 +51,8 @@ def _bpf(cmd: int, attr: ct.Structure) -> int:
     number = _SYS_BPF.get(platform.machine())
     if number is None:
         machine = platform.machine()
-        raise LinkError(f"labkit does not know the bpf() system call number on {machine}")
+        raise LinkError(f"labkit does not know the bpf() system call number on {machine}; "
+                        "the local lab runs on x86_64, aarch64, armv7l, ppc64le and s390x")
     result = _libc.syscall(number, cmd, ct.byref(attr), ct.sizeof(attr))
     if result < 0:
         err = ct.get_errno()
@@ -87,7 +88,8 @@ def attach_tcx(prog_fd: int, netns: Path, ifname: str, attach_type: int, pin_pat
     try:
         in_netns(netns, work)
     except (OSError, LinkError) as e:
-        raise LinkError(f"cannot attach to {ifname} in {netns}: {e}") from e
+        raise LinkError(f"cannot attach to {ifname} in {netns}: {e}; is the lab up "
+                        "(`labkit status`)? `labkit down` and `labkit up` rebuild it") from e
 
 
 def socket_if_nametoindex(ifname: str) -> int:
@@ -104,7 +106,8 @@ def attach_cgroup(prog_fd: int, cgroup: Path, attach_type: int, pin_path: Path) 
     try:
         link = link_create(prog_fd, fd, attach_type)
     except OSError as e:
-        raise LinkError(f"cannot attach to cgroup {cgroup}: {e}") from e
+        raise LinkError(f"cannot attach to cgroup {cgroup}: {e}; the kernel needs cgroup v2 "
+                        "and BPF links (`labkit doctor` checks both)") from e
     finally:
         os.close(fd)
     try:

@@ -42,7 +42,8 @@ def load(bpf, name: str, prog_type: int, attach_type: int = -1):
     try:
         return bpf.load_func(name.encode(), prog_type, attach_type=attach_type)
     except Exception as e:  # bcc raises bare Exception when the verifier refuses
-        raise DatapathError(f"the kernel refused {name}: {e}") from e
+        raise DatapathError(f"the kernel refused {name}: {e}; `labkit doctor` checks that "
+                            "this kernel loads BPF programs (it needs 5.8 or newer)") from e
 
 
 @contextlib.contextmanager

@@ -207,5 +207,6 @@ def pinned_links() -> list[Path]:
 def node_of(name: str) -> Machine:
     found = machine(name)
     if found is None or not found.is_node:
-        raise LabError(f"{name} is not a node of the lab")
+        raise LabError(f"{name} is not a node of the lab; its nodes are "
+                       f"{', '.join(m.name for m in NODES)}")
     return found

@@ -75,7 +75,9 @@ def _restore(netns: str, text: str) -> None:
     done = subprocess.run(["ip", "netns", "exec", netns, "iptables-restore"], input=text,
                           capture_output=True, text=True)
     if done.returncode != 0:
-        raise LabError(f"iptables-restore in {netns} failed: {done.stderr.strip()[:300]}")
+        raise LabError(f"iptables-restore in {netns} failed: {done.stderr.strip()[:300]}; "
+                       "check that iptables works (`labkit doctor`), or rebuild the lab with "
+                       "`labkit down` and `labkit up`")
 
 
 def install(frontends: list[dict]) -> float:
