@@ -14,7 +14,6 @@ import hashlib
 import ipaddress
 import json
 import subprocess
-from pathlib import Path
 
 import pandas as pd
 
@@ -23,7 +22,7 @@ from labkit.ebpf.sock_lb import HOOKS as SOCKET_HOOKS
 from labkit.ebpf.sock_lb import Backend, SocketLB
 from labkit.errors import LabError
 from labkit.local import kube_proxy
-from labkit.local.topology import BPF_PIN_DIR, CGROUP_ROOT, NETNS_DIR, NODES, Machine, machine
+from labkit.local.topology import BPF_PIN_DIR, CGROUP_ROOT, NETNS_DIR, NODES, Machine
 
 MAPS_DIR = BPF_PIN_DIR / "tc" / "globals"
 LINKS_DIR = BPF_PIN_DIR / "labkit" / "links"
@@ -199,14 +198,3 @@ def forget() -> None:
         _current.close()
         _current = None
 
-
-def pinned_links() -> list[Path]:
-    return sorted(LINKS_DIR.glob("*")) if LINKS_DIR.is_dir() else []
-
-
-def node_of(name: str) -> Machine:
-    found = machine(name)
-    if found is None or not found.is_node:
-        raise LabError(f"{name} is not a node of the lab; its nodes are "
-                       f"{', '.join(m.name for m in NODES)}")
-    return found
