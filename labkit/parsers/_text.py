@@ -170,6 +170,18 @@ def split_address(text: str) -> tuple[str, int | None, str | None]:
     return host, int(port) if port else None, protocol
 
 
+def append_continuation(rows: list[dict], column: str, value, **start) -> None:
+    """Adds a continuation row's value (a table's extra label) to ``column`` of the row above.
+
+    With no row above, or one whose ``start`` cells differ (an output cut by grep), the value
+    starts a row of its own, so nothing the learner saw is lost.
+    """
+    if rows and all(rows[-1][key] == cell for key, cell in start.items()):
+        rows[-1][column].append(value)
+    else:
+        rows.append({**start, column: [value]})
+
+
 def fail(message: str, number: int | None = None, line: str | None = None) -> ParseError:
     """A ParseError quoting a line: ``raise fail("not a service row", n, line)``."""
     return ParseError(message, line=line, line_number=number)

@@ -14,7 +14,7 @@ import re
 import pandas as pd
 
 from labkit.parsers._registry import parser
-from labkit.parsers._text import fail, frame, lines, load_json
+from labkit.parsers._text import append_continuation, fail, frame, lines, load_json
 
 __all__ = [
     "endpoint_list",
@@ -51,6 +51,13 @@ def reserved_identity(labels: list[str]) -> int | None:
     if len(labels) == 1 and labels[0].startswith("reserved:"):
         return RESERVED_IDENTITIES.get(labels[0].split(":", 1)[1])
     return None
+
+
+def fill_reserved_identities(rows: list[dict]) -> None:
+    """Sets the identity of rows that print none but whose only label is a reserved one."""
+    for row in rows:
+        if row.get("identity") is None:
+            row["identity"] = reserved_identity(row["labels"])
 
 
 def split_prefix(prefix: str, number: int, line: str) -> tuple[str, int | None]:
@@ -137,10 +144,7 @@ def endpoint_list(output: str) -> pd.DataFrame:
             continue
         m = _CONTINUATION.match(line)
         if m:
-            if rows:
-                rows[-1]["labels"].append(m[1])
-            else:
-                rows.append({"labels": [m[1]]})
+            append_continuation(rows, "labels", m[1])
             continue
         raise fail("not an endpoint row, a label continuation row or the header", number, line)
     return frame(rows, _ENDPOINT_COLUMNS)
@@ -264,10 +268,7 @@ def identity_list(output: str) -> pd.DataFrame:
             continue
         m = _CONTINUATION.match(line)
         if m:
-            if rows:
-                rows[-1]["labels"].append(m[1])
-            else:
-                rows.append({"labels": [m[1]]})
+            append_continuation(rows, "labels", m[1])
             continue
         raise fail("not an identity row (`ID  LABEL`) or a label continuation row", number, line)
     return frame(rows, _IDENTITY_COLUMNS)
@@ -343,16 +344,11 @@ def ip_list(output: str) -> pd.DataFrame:
             continue
         m = _CONTINUATION.match(line)
         if m:
-            if rows:
-                rows[-1]["labels"].append(m[1])
-            else:
-                rows.append({"labels": [m[1]]})
+            append_continuation(rows, "labels", m[1])
             continue
         raise fail("not an `ip list` row (prefix, identity, source) or a label row",
                    number, line)
-    for row in rows:
-        if row.get("identity") is None:
-            row["identity"] = reserved_identity(row["labels"])
+    fill_reserved_identities(rows)
     return frame(rows, _IP_COLUMNS)
 
 

@@ -15,8 +15,12 @@ import re
 import pandas as pd
 
 from labkit.parsers._registry import parser
-from labkit.parsers._text import fail, frame, lines, load_json
-from labkit.parsers.cilium_endpoints import RESERVED_IDENTITIES, reserved_identity, split_prefix
+from labkit.parsers._text import append_continuation, fail, frame, lines, load_json
+from labkit.parsers.cilium_endpoints import (
+    RESERVED_IDENTITIES,
+    fill_reserved_identities,
+    split_prefix,
+)
 
 __all__ = [
     "bpf_endpoint_list",
@@ -603,16 +607,11 @@ def bpf_policy_get(output: str) -> pd.DataFrame:
             continue
         m = re.match(r"^\s+(\S+:\S+|\d+)$", line)
         if m:
-            if rows and rows[-1]["endpoint_id"] == endpoint:
-                rows[-1]["labels"].append(m[1])
-            else:
-                rows.append({"endpoint_id": endpoint, "labels": [m[1]]})
+            append_continuation(rows, "labels", m[1], endpoint_id=endpoint)
             continue
         raise fail("not a policy entry row, a label continuation row or a map header",
                    number, line)
-    for row in rows:
-        if row.get("identity") is None:
-            row["identity"] = reserved_identity(row["labels"])
+    fill_reserved_identities(rows)
     return frame(rows, _POLICY_COLUMNS)
 
 
