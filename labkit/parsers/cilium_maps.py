@@ -68,16 +68,17 @@ def _int(text: str | None, number: int | None, line: str, base: int = 10) -> int
         raise fail(f"{text!r} is not a number", number, line) from None
 
 
-def _json_object_of_lists(output: str) -> dict[str, list[str]]:
-    """The ``map[string][]string`` that ``cilium bpf ... list -o json`` prints."""
+def _json_map_entries(output: str) -> list[tuple[str, str]]:
+    """(key, value) for each value of the ``map[string][]string`` that ``cilium bpf ... list
+    -o json`` prints."""
     data = load_json(output)
     if data == []:
-        return {}
+        return []
     ok = isinstance(data, dict) and all(
         isinstance(v, list) and all(isinstance(s, str) for s in v) for v in data.values())
     if not ok:
         raise fail("expected a JSON object of key -> list of strings (a dumped BPF map)")
-    return data
+    return [(key, value) for key, values in data.items() for value in values]
 
 
 # --------------------------------------------------------------------------------------
@@ -179,11 +180,8 @@ def bpf_endpoint_list_json(output: str) -> pd.DataFrame:
 
     Same columns as :func:`bpf_endpoint_list`.
     """
-    rows = []
-    for key, values in _json_object_of_lists(output).items():
-        for value in values:
-            rows.append({"ip": _lxc_key(key, True, None, key),
-                         **_lxc_value(value.strip(), None, value)})
+    rows = [{"ip": _lxc_key(key, True, None, key), **_lxc_value(value.strip(), None, value)}
+            for key, value in _json_map_entries(output)]
     return frame(rows, _LXC_COLUMNS)
 
 
@@ -301,11 +299,8 @@ def bpf_ipcache_list_json(output: str) -> pd.DataFrame:
 
     Same columns as :func:`bpf_ipcache_list`.
     """
-    rows = []
-    for key, values in _json_object_of_lists(output).items():
-        for value in values:
-            rows.append({**_ipcache_key(key, None, key),
-                         **_ipcache_value(value.strip(), None, value)})
+    rows = [{**_ipcache_key(key, None, key), **_ipcache_value(value.strip(), None, value)}
+            for key, value in _json_map_entries(output)]
     return frame(rows, _IPCACHE_COLUMNS)
 
 
@@ -365,6 +360,13 @@ _ENTRY_COLUMNS = {"key": "str", "value": "str", "state": "str", "error": "str"}
 # The cache's desired action, printed in the State column.
 _STATES = {"ok", "sync", "insert", "delete", "to-be-inserted", "to-be-deleted"}
 _CACHE_MESSAGES = ("Cache is disabled", "Cache is empty")
+_ENTRY_HEADER = re.compile(r"^Key\s+Value\s+State\s+Error$")
+
+
+def _not_an_entry(line: str) -> bool:
+    """Whether a line of a ``Key  Value  State  Error`` table is its header or the cache's
+    message in place of entries."""
+    return _ENTRY_HEADER.match(line) is not None or line.strip() in _CACHE_MESSAGES
 
 
 def _entry(line: str, number: int) -> dict:
@@ -389,7 +391,7 @@ def _entry(line: str, number: int) -> dict:
 def _entries(output: str, typed=None) -> list[dict]:
     rows = []
     for number, line in lines(output):
-        if re.match(r"^Key\s+Value\s+State\s+Error$", line) or line.strip() in _CACHE_MESSAGES:
+        if _not_an_entry(line):
             continue
         row = _entry(line, number)
         rows.append(typed(row, number, line) if typed else row)
@@ -410,8 +412,7 @@ def map_list_verbose(output: str) -> pd.DataFrame:
         m = re.match(r"^## Map: (\S+)$", line)
         if m:
             name = m[1]
-        elif not (re.match(r"^Key\s+Value\s+State\s+Error$", line)
-                  or line.strip() in _CACHE_MESSAGES):
+        elif not _not_an_entry(line):
             rows.append({"map": name, **_entry(line, number)})
     return frame(rows, {"map": "str", **_ENTRY_COLUMNS})
 
