@@ -12,7 +12,7 @@ row is read by regular expressions, so a grep-filtered output (no header) parses
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 
@@ -397,6 +397,12 @@ def _json_pairs(output: str) -> list[tuple[int, str, str, str]]:
     return pairs
 
 
+def _frame_of(pairs: Iterable[tuple[int | None, str, str | None, str]], row: Callable[..., dict],
+              columns: dict[str, str]) -> pd.DataFrame:
+    """The frame of one ``row(key, value, number, line)`` per pair of a map's dump."""
+    return frame([row(key, value, n, line) for n, line, key, value in pairs], columns)
+
+
 @parser("cilium bpf lb list", form="json")
 def bpf_lb_list_json(output: str) -> pd.DataFrame:
     """`cilium bpf lb list -o json`: an object of frontend -> [backend strings], read with the
@@ -426,16 +432,13 @@ def bpf_lb_list_revnat(output: str) -> pd.DataFrame:
     """`cilium bpf lb list --revnat`: the reverse NAT table, which turns a reply's backend
     address back into the service address. Columns: revnat_id, frontend_ip, frontend_port,
     protocol (empty: the map does not store it)."""
-    rows = [_revnat_row(key, value, n, line)
-            for n, line, key, value in _pairs(output, _REVNAT_HEADER)]
-    return frame(rows, _REVNAT_COLUMNS)
+    return _frame_of(_pairs(output, _REVNAT_HEADER), _revnat_row, _REVNAT_COLUMNS)
 
 
 @parser("cilium bpf lb list", flags=("--revnat",), form="json")
 def bpf_lb_list_revnat_json(output: str) -> pd.DataFrame:
     """`cilium bpf lb list --revnat -o json`: same columns as :func:`bpf_lb_list_revnat`."""
-    rows = [_revnat_row(key, value, n, line) for n, line, key, value in _json_pairs(output)]
-    return frame(rows, _REVNAT_COLUMNS)
+    return _frame_of(_json_pairs(output), _revnat_row, _REVNAT_COLUMNS)
 
 
 # --- --frontends: the services map entries (also `cilium map get cilium_lb4_services_v2`)
@@ -488,17 +491,14 @@ def bpf_lb_list_frontends(output: str) -> pd.DataFrame:
     master entry of the service, 1..N its backends), is_master, backend_id (in the master
     entry Cilium reuses this field: affinity timeout / L7 proxy port), backend_count (the
     master's number of backends), quarantined_count, revnat_id, flags, flags2 (ints)."""
-    rows = [_frontend_row(key, value, n, line)
-            for n, line, key, value in _pairs(output, _FRONTENDS_HEADER)]
-    return frame(rows, _FRONTEND_COLUMNS)
+    return _frame_of(_pairs(output, _FRONTENDS_HEADER), _frontend_row, _FRONTEND_COLUMNS)
 
 
 @parser("cilium bpf lb list", flags=("--frontends",), form="json")
 def bpf_lb_list_frontends_json(output: str) -> pd.DataFrame:
     """`cilium bpf lb list --frontends -o json`: same columns as
     :func:`bpf_lb_list_frontends`."""
-    rows = [_frontend_row(key, value, n, line) for n, line, key, value in _json_pairs(output)]
-    return frame(rows, _FRONTEND_COLUMNS)
+    return _frame_of(_json_pairs(output), _frontend_row, _FRONTEND_COLUMNS)
 
 
 # --- --backends: backend id -> address (also `cilium map get cilium_lb4_backends_v3`)
@@ -533,16 +533,13 @@ def bpf_lb_list_backends(output: str) -> pd.DataFrame:
     """`cilium bpf lb list --backends`: the backends map, one row per backend id. Columns:
     backend_id, protocol, backend_ip, backend_port (empty where the tool prints none: the v3
     map's string leaves the port out), cluster_id (``@N`` of a cluster-mesh backend), zone."""
-    rows = [_backend_row(key, value, n, line)
-            for n, line, key, value in _pairs(output, _BACKENDS_HEADER)]
-    return frame(rows, _BACKEND_COLUMNS)
+    return _frame_of(_pairs(output, _BACKENDS_HEADER), _backend_row, _BACKEND_COLUMNS)
 
 
 @parser("cilium bpf lb list", flags=("--backends",), form="json")
 def bpf_lb_list_backends_json(output: str) -> pd.DataFrame:
     """`cilium bpf lb list --backends -o json`: same columns as :func:`bpf_lb_list_backends`."""
-    rows = [_backend_row(key, value, n, line) for n, line, key, value in _json_pairs(output)]
-    return frame(rows, _BACKEND_COLUMNS)
+    return _frame_of(_json_pairs(output), _backend_row, _BACKEND_COLUMNS)
 
 
 # ---------------------------------------------------------------------------------------
