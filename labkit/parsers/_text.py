@@ -148,6 +148,17 @@ def load_json(output: str):
     return values[0] if len(values) == 1 else values
 
 
+def json_array(output: str, message: str, item: type = object) -> list:
+    """The JSON array in an output, a lone object (one item, or a jq filter's) read as an
+    array of one; ``message`` is the ParseError when it is no array of ``item`` values."""
+    data = load_json(output)
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list) or not all(isinstance(x, item) for x in data):
+        raise fail(message)
+    return data
+
+
 def split_address(text: str) -> tuple[str, int | None, str | None]:
     """``10.0.0.1:80/TCP`` -> ("10.0.0.1", 80, "TCP"); ``[fd00::1]:53`` -> ("fd00::1", 53, None).
 

@@ -14,7 +14,7 @@ import re
 import pandas as pd
 
 from labkit.parsers._registry import parser
-from labkit.parsers._text import append_continuation, fail, frame, lines, load_json
+from labkit.parsers._text import append_continuation, fail, frame, json_array, lines
 
 __all__ = [
     "endpoint_list",
@@ -173,13 +173,8 @@ def _get(obj, *path):
     return obj
 
 
-def _json_list(output: str, what: str) -> list:
-    data = load_json(output)
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
-        raise fail(f"expected a JSON array of {what} objects")
-    return data
+def _json_list(output: str, what: str) -> list[dict]:
+    return json_array(output, f"expected a JSON array of {what} objects", dict)
 
 
 def _int_or_none(value, what: str):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 
 from labkit.parsers._registry import parser
-from labkit.parsers._text import fail, frame, lines, load_json
+from labkit.parsers._text import fail, frame, json_array, lines, load_json
 
 __all__ = [
     "service_list",
@@ -153,13 +153,8 @@ def service_list_json(output: str) -> pd.DataFrame:
     columns as :func:`service_list`, plus name and namespace of the Kubernetes service.
     Read from ``status.realized`` (what the text table shows), ``spec`` when that is absent.
     """
-    data = load_json(output)
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list):
-        raise fail("expected a JSON array of services")
     rows = []
-    for number, svc in enumerate(data, start=1):
+    for number, svc in enumerate(json_array(output, "expected a JSON array of services"), start=1):
         if not isinstance(svc, dict):
             raise fail("expected each service to be a JSON object", number, repr(svc)[:80])
         spec = svc.get("spec") if isinstance(svc.get("spec"), dict) else {}

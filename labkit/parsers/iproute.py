@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from labkit.parsers._registry import parser
-from labkit.parsers._text import fail, frame, lines, load_json
+from labkit.parsers._text import fail, frame, json_array, lines
 
 __all__ = ["ip_addr", "ip_addr_json", "ip_link", "ip_link_json", "ip_route", "ip_route_json",
            "route_table", "ip_neigh", "ip_neigh_json"]
@@ -269,19 +269,8 @@ def ip_addr(output: str) -> pd.DataFrame:
     return frame(rows, ADDR_COLUMNS)
 
 
-def _json_array(output: str, what: str, item: type = object) -> list:
-    """The JSON array an ``ip -j`` command prints (a lone object reads as an array of one),
-    each of its items an ``item``."""
-    data = load_json(output)
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list) or not all(isinstance(x, item) for x in data):
-        raise fail(f"expected the JSON array of {what}")
-    return data
-
-
 def _json_interfaces(output: str) -> list[dict]:
-    data = _json_array(output, "interfaces that `ip -j` prints", dict)
+    data = json_array(output, "expected the JSON array of interfaces that `ip -j` prints", dict)
     return [x for x in data if x]  # `ip -j -4 addr` leaves {} for filtered-out interfaces
 
 
@@ -504,7 +493,7 @@ def ip_route(output: str) -> pd.DataFrame:
 def ip_route_json(output: str) -> pd.DataFrame:
     """``ip -j route``: the same columns as :func:`ip_route` (``prefsrc`` -> ``src``, the
     ``mtu`` from ``metrics``), one row per nexthop of an ECMP route."""
-    data = _json_array(output, "routes that `ip -j route` prints")
+    data = json_array(output, "expected the JSON array of routes that `ip -j route` prints")
 
     def via(item):
         gateway = item.get("gateway")
@@ -655,7 +644,7 @@ def ip_neigh(output: str) -> pd.DataFrame:
 def ip_neigh_json(output: str) -> pd.DataFrame:
     """``ip -j neigh``: the same columns as :func:`ip_neigh` (``dst`` -> ``ip``, ``lladdr`` ->
     ``mac``; ``router`` is a key with a null value when set)."""
-    data = _json_array(output, "neighbours that `ip -j neigh` prints")
+    data = json_array(output, "expected the JSON array of neighbours that `ip -j neigh` prints")
 
     def build(item):
         state = item.get("state") or []
