@@ -42,6 +42,17 @@ def _endpoint(text: str) -> tuple[str, int] | None:
     return m.group("ip"), int(m.group("port"))
 
 
+# The columns of the tuple that keys an entry of both maps, as :func:`_tuple` reads it.
+_TUPLE_COLUMNS = {
+    "protocol": "str",
+    "direction": "str",
+    "src_ip": "str",
+    "src_port": "int",
+    "dst_ip": "str",
+    "dst_port": "int",
+}
+
+
 def _tuple(line: str, number: int, what: str) -> tuple[dict, str]:
     """The tuple columns of a CT/NAT line and the rest of the line after it."""
     m = _TUPLE.match(line.strip())
@@ -77,12 +88,7 @@ def _number(value: str, hexadecimal: bool = False) -> int | str:
 # cilium bpf ct list
 
 _CT_COLUMNS = {
-    "protocol": "str",
-    "direction": "str",
-    "src_ip": "str",
-    "src_port": "int",
-    "dst_ip": "str",
-    "dst_port": "int",
+    **_TUPLE_COLUMNS,
     "related": "bool",
     "expires": "int",
     "packets": "int",
@@ -310,12 +316,7 @@ def bpf_ct_list_json(output: str) -> pd.DataFrame:
 # cilium bpf nat list
 
 _NAT_COLUMNS = {
-    "protocol": "str",
-    "direction": "str",
-    "src_ip": "str",
-    "src_port": "int",
-    "dst_ip": "str",
-    "dst_port": "int",
+    **_TUPLE_COLUMNS,
     "xlate": "str",
     "xlate_ip": "str",
     "xlate_port": "int",
