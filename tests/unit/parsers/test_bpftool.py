@@ -12,18 +12,8 @@ import pytest
 import labkit
 from labkit import ParseError
 from labkit.parsers import bpftool
-from tests.outputs import ROOT, load, real, real_ids, seed
-
-LOCAL = ROOT / "tests" / "fixtures" / "local"
-
-
-def local(name: str):
-    return load(LOCAL / name)
-
-
-def parsed(output) -> pd.DataFrame:
-    return labkit.parse(output.command, output.text)
-
+from tests.outputs import real, real_ids, seed
+from tests.unit.parsers.helpers import local, parsed
 
 # --- net ---------------------------------------------------------------------------------------
 

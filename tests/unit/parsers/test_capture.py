@@ -8,18 +8,14 @@ import pytest
 import labkit
 from labkit import ParseError
 from labkit.parsers import ngrep, tcpdump
-from tests.outputs import ROOT, load, seed
-
-LOCAL = ROOT / "tests" / "fixtures" / "local"
+from tests.outputs import seed
+from tests.unit.parsers import helpers
+from tests.unit.parsers.helpers import parsed
 
 
 def local(name: str):
     """An output captured on the labkit dev machine (tests/fixtures/local)."""
-    return load(LOCAL / f"{name}.txt")
-
-
-def parsed(output):
-    return labkit.parse(output.command, output.text)
+    return helpers.local(f"{name}.txt")
 
 
 # --- tcpdump --------------------------------------------------------------------------------

@@ -16,16 +16,13 @@ import labkit
 from labkit import ParseError
 from labkit.parsers import hubble
 from tests.outputs import ROOT, load, real, real_ids
+from tests.unit.parsers.helpers import parsed
 
 INVENTED = ROOT / "tests" / "fixtures" / "invented"
 
 
 def invented(name: str):
     return load(INVENTED / name)
-
-
-def parsed(output) -> pd.DataFrame:
-    return labkit.parse(output.command, output.text)
 
 
 # --- JSON --------------------------------------------------------------------------------------

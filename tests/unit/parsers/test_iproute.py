@@ -24,20 +24,11 @@ from labkit.parsers import (
     ip_route_json,
     route_table,
 )
-from tests.outputs import ROOT, load, seed
+from tests.outputs import seed
+from tests.unit.parsers.helpers import LOCAL, local
+from tests.unit.parsers.helpers import parsed_local as parsed
 
-LOCAL = ROOT / "tests" / "fixtures" / "local"
 MINE = sorted(p.name for p in LOCAL.glob("*") if p.name.startswith(("ip-", "route-n")))
-
-
-def local(name: str):
-    """An output captured on the labkit dev machine (tests/fixtures/local)."""
-    return load(LOCAL / name)
-
-
-def parsed(name: str) -> pd.DataFrame:
-    output = local(name)
-    return labkit.parse(output.command, output.text)
 
 
 # --- ip addr --------------------------------------------------------------------------------

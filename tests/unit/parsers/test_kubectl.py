@@ -23,12 +23,9 @@ from labkit.parsers import (
     kubectl_get_services_json,
 )
 from tests.outputs import ROOT, load, real, real_ids, seed
+from tests.unit.parsers.helpers import parsed
 
 INVENTED = ROOT / "tests" / "fixtures" / "invented"
-
-
-def parsed(output):
-    return labkit.parse(output.command, output.text)
 
 
 def test_nodes_wide_reads_columns_in_snake_case_with_spaces_inside_cells():

@@ -14,20 +14,11 @@ import pytest
 import labkit
 from labkit import ParseError
 from labkit.parsers import conntrack_list, iptables_rules
-from tests.outputs import ROOT, load, seed
+from tests.outputs import seed
+from tests.unit.parsers.helpers import LOCAL, local
+from tests.unit.parsers.helpers import parsed_local as parsed
 
-LOCAL = ROOT / "tests" / "fixtures" / "local"
 MINE = sorted(p.name for p in LOCAL.glob("*") if p.name.startswith(("iptables", "conntrack")))
-
-
-def local(name: str):
-    """An output captured on the labkit dev machine (tests/fixtures/local)."""
-    return load(LOCAL / name)
-
-
-def parsed(name: str) -> pd.DataFrame:
-    output = local(name)
-    return labkit.parse(output.command, output.text)
 
 
 # --- iptables -------------------------------------------------------------------------------

@@ -10,18 +10,14 @@ import pytest
 import labkit
 from labkit import ParseError
 from labkit.parsers import socket_calls, strace_calls, strace_summary
-from tests.outputs import ROOT, load, real, real_ids, seed
-
-LOCAL = ROOT / "tests" / "fixtures" / "local"
+from tests.outputs import load, real, real_ids, seed
+from tests.unit.parsers import helpers
+from tests.unit.parsers.helpers import LOCAL, parsed
 
 
 def local(name: str):
     """An output captured on the labkit dev machine (tests/fixtures/local)."""
-    return load(LOCAL / f"{name}.txt")
-
-
-def parsed(output):
-    return labkit.parse(output.command, output.text)
+    return helpers.local(f"{name}.txt")
 
 
 # --- strace -c ------------------------------------------------------------------------------
