@@ -38,7 +38,7 @@ from labkit.local import (
     teardown,
     workloads,
 )
-from labkit.local.agent import LocalAgent
+from labkit.local.agent import LocalAgent, NotOnThisLab
 from labkit.local.manifests import DeploymentSpec, PodSpec, Reference, ServiceSpec
 from labkit.local.netns import lab_namespaces, write_sysctls
 from labkit.local.process import ExecResult, as_argv, ip_batch, require_root, run_in
@@ -505,6 +505,13 @@ class LocalLab:
             if mode is not None and mode != s.get("kube_proxy", "none"):
                 datapath.handle(s["created"]).set_kube_proxy(s, mode)
             return s.get("kube_proxy", "none")
+
+    def helm_values(self, release: str = "cilium", all: bool = False) -> pd.DataFrame:
+        """Helm has nothing to show on the local lab: no chart installed its datapath."""
+        raise NotOnThisLab(
+            "the local lab is not installed with Helm, so it has no Helm values; "
+            "labkit.values.seed_values() shows the seed's values and what each does, and "
+            "lab.agent('k8s-s').config() the settings this lab's datapath runs with")
 
     def iptables_install_seconds(self) -> float | None:
         """How long the last iptables-restore of kube-proxy's rules took (all nodes)."""

@@ -97,3 +97,8 @@ def test_nat_list_says_plainly_it_has_nothing_to_show_here(lab):
 def test_agent_on_testpc_is_refused_with_the_node_names(lab):
     with pytest.raises(labkit.LabError, match="k8s-s, k8s-w1, k8s-w2"):
         lab.agent("testpc")
+
+
+def test_helm_values_on_the_local_lab_say_where_to_look_instead(lab):
+    with pytest.raises(NotOnThisLab, match="seed_values"):
+        lab.helm_values()
