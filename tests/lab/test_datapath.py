@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 import uuid
 from collections import Counter
 
+import pandas as pd
 import pytest
 
 import labkit
@@ -204,3 +206,15 @@ def test_a_process_that_drove_the_lab_holds_none_of_its_programs(lab):
     held = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
             if os.path.exists(f"/proc/self/fd/{fd}")]
     assert not [link for link in held if "bpf-prog" in link]
+
+
+def test_observe_keeps_only_what_since_and_limit_ask_for(lab):
+    lab.exec("netpod", f"ping -c 3 -i 0.2 -W 2 {lab.pod_ip('webpod2')}", check=True)
+    time.sleep(1.5)
+    lab.exec("netpod", f"ping -c 1 -W 2 {lab.pod_ip('webpod2')}", check=True)
+    everything = lab.observe(pod="netpod")
+    recent = lab.observe(pod="netpod", since="1s")
+    assert 0 < len(recent) < len(everything)
+    assert (recent.time >= everything.time.max() - pd.Timedelta("1.2s")).all()
+    last = lab.observe(pod="netpod", limit=3)
+    assert len(last) == 3 and list(last.time) == list(everything.time.tail(3))
