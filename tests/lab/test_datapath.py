@@ -5,6 +5,8 @@ seed's pods and service (see conftest.py)."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import threading
 import time
@@ -155,7 +157,7 @@ def test_the_gateway_mac_is_the_lxc_mac_answered_by_ebpf(lab):
     assert len(entry) == 1
     assert "PERMANENT" not in str(entry.state.item()), "learned by ARP, not written by hand"
     lab_lxc = lab.node("k8s-s").run("ip -j link show").stdout
-    macs = {link["address"] for link in __import__("json").loads(lab_lxc)
+    macs = {link["address"] for link in json.loads(lab_lxc)
             if link["ifname"].startswith("lxc") and link["ifname"] != "lxc_health"}
     assert entry.mac.item() in macs
     for node in ("k8s-s", "k8s-w1", "k8s-w2"):
@@ -199,8 +201,6 @@ def test_the_programs_sit_where_a_learner_looks_for_them(lab):
 def test_a_process_that_drove_the_lab_holds_none_of_its_programs(lab):
     """Attach points keep the programs; a notebook kernel that applied pods must not, or
     `labkit down` could not unload them while the kernel lives."""
-    import os
-
     lab.apply(UDP_SERVICE)
     lab.delete("svc/udpsvc")
     held = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
