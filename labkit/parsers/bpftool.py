@@ -34,13 +34,6 @@ __all__ = [
 ]
 
 
-def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
-    """``frame()``, with a number too big for a 64-bit column reported as a ParseError."""
-    try:
-        return frame(rows, columns)
-    except OverflowError:
-        raise ParseError("a number in the output is too large for a 64-bit column") from None
-
 _ERROR = re.compile(r"^Error: (.*)$")
 _GREP_SEPARATOR = "--"  # what `grep -A/-B/-C` prints between groups of lines
 
@@ -233,7 +226,7 @@ def bpftool_net_show(output: str) -> pd.DataFrame:
             section = m.group(1)
             continue
         rows.extend(_net_row(number, line, section))
-    return _frame(rows, _NET_COLUMNS)
+    return frame(rows, _NET_COLUMNS)
 
 
 def _net_json_rows(section: str, entry: dict) -> list[dict]:
@@ -274,7 +267,7 @@ def bpftool_net_show_json(output: str) -> pd.DataFrame:
                 if not isinstance(entry, dict):
                     raise ParseError(f"expected an object in {section!r}, got {entry!r:.60}")
                 rows.extend(_net_json_rows(section, entry))
-    return _frame(rows, _NET_COLUMNS)
+    return frame(rows, _NET_COLUMNS)
 
 
 # --- bpftool prog show -------------------------------------------------------------------------
@@ -400,7 +393,7 @@ def bpftool_prog_show(output: str) -> pd.DataFrame:
             rows[-1]["metadata"][key] = value
             continue
         _prog_detail(rows[-1], number, line)
-    return _frame(rows, _PROG_COLUMNS)
+    return frame(rows, _PROG_COLUMNS)
 
 
 @parser("bpftool prog show", "bpftool prog list", form="json")
@@ -426,7 +419,7 @@ def bpftool_prog_show_json(output: str) -> pd.DataFrame:
             "run_cnt": _jint(prog, "run_cnt"),
             "metadata": metadata if isinstance(metadata, dict) else None,
         })
-    return _frame(rows, _PROG_COLUMNS)
+    return frame(rows, _PROG_COLUMNS)
 
 
 # --- bpftool map show --------------------------------------------------------------------------
@@ -515,7 +508,7 @@ def bpftool_map_show(output: str) -> pd.DataFrame:
         if not rows:
             raise fail("a detail line before any 'ID: TYPE ...' map line", number, line)
         _map_detail(rows[-1], number, line)
-    return _frame(rows, _MAP_COLUMNS)
+    return frame(rows, _MAP_COLUMNS)
 
 
 @parser("bpftool map show", "bpftool map list", "bpftool map", form="json")
@@ -535,7 +528,7 @@ def bpftool_map_show_json(output: str) -> pd.DataFrame:
             "owner_jited": _jbool(m, "owner_jited"), "pinned": _jlist(m, "pinned"),
             "pids": _jpids(m),
         })
-    return _frame(rows, _MAP_COLUMNS)
+    return frame(rows, _MAP_COLUMNS)
 
 
 # --- bpftool map dump --------------------------------------------------------------------------
@@ -680,8 +673,8 @@ def bpftool_map_dump(output: str) -> pd.DataFrame:
     printed in place of a value). The ``Found N elements`` trailer is known and skipped.
     """
     if output.lstrip().startswith(("[", "{")):
-        return _frame(_btf_text(output), _DUMP_COLUMNS)
-    return _frame(_dump_text(output), _DUMP_COLUMNS)
+        return frame(_btf_text(output), _DUMP_COLUMNS)
+    return frame(_dump_text(output), _DUMP_COLUMNS)
 
 
 @parser("bpftool map dump", "bpftool map lookup", form="json")
@@ -700,7 +693,7 @@ def bpftool_map_dump_json(output: str) -> pd.DataFrame:
                 rows.append(_dump_row(element))
         else:
             rows.append(_dump_row(entry))
-    return _frame(rows, _DUMP_COLUMNS)
+    return frame(rows, _DUMP_COLUMNS)
 
 
 # --- bpftool cgroup tree / list ----------------------------------------------------------------
@@ -775,7 +768,7 @@ def bpftool_cgroup_tree(output: str) -> pd.DataFrame:
         rows.append({"cgroup": cgroup, "id": int(m["id"]), "attach_type": m["type"],
                      "hook": cgroup_hook(m["type"]), "attach_flags": m["flags"] or "",
                      "name": m["name"], "attach_btf_name": m["btf"]})
-    return _frame(rows, _CGROUP_COLUMNS)
+    return frame(rows, _CGROUP_COLUMNS)
 
 
 def _cgroup_json_row(prog: dict, cgroup: str | None) -> dict:
@@ -804,4 +797,4 @@ def bpftool_cgroup_tree_json(output: str) -> pd.DataFrame:
                 rows.append(_cgroup_json_row(prog, cgroup))
         else:
             rows.append(_cgroup_json_row(item, None))
-    return _frame(rows, _CGROUP_COLUMNS)
+    return frame(rows, _CGROUP_COLUMNS)

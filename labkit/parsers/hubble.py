@@ -27,13 +27,6 @@ from labkit.parsers._text import fail, frame, lines, load_json
 __all__ = ["hubble_observe", "hubble_observe_json"]
 
 
-def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
-    """``frame()``, with a number too big for a 64-bit column reported as a ParseError."""
-    try:
-        return frame(rows, columns)
-    except OverflowError:
-        raise ParseError("a number in the output is too large for a 64-bit column") from None
-
 _ENDPOINT_COLUMNS = {
     "namespace": "str",
     "pod": "str",
@@ -270,7 +263,7 @@ def hubble_observe_json(output: str) -> pd.DataFrame:
         else:
             raise ParseError(f"not a hubble flow, lost_events or node_status event: "
                              f"{sorted(item)!r:.80}")
-    return _frame(rows, FLOW_COLUMNS)
+    return frame(rows, FLOW_COLUMNS)
 
 
 
@@ -459,4 +452,4 @@ def hubble_observe(output: str) -> pd.DataFrame:
         else:
             raise fail("expected a flow line 'TIME: SRC -> DST EVENT VERDICT (SUMMARY)'",
                        number, line)
-    return _frame(rows, FLOW_COLUMNS)
+    return frame(rows, FLOW_COLUMNS)
